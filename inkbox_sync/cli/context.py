@@ -1,0 +1,88 @@
+"""Global options shared by every command, resolved once per invocation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from inkbox_sync.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://inkbox.ai"
+DEFAULT_CONCURRENCY = 8
+CONFIG_PATH = Path.home() / ".inkbox" / "config"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the API is and the key to speak to it with. Never print `api_key`."""
+
+    base_url: str
+    api_key: str
+
+    def __repr__(self) -> str:  # the key must never reach a log line or traceback
+        return f"Endpoint(base_url={self.base_url!r}, api_key='***')"
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    api_key: str | None
+    base_url: str | None
+    sandbox: Path | None
+    concurrency: int
+    color: bool
+    verbose: int
+
+    @contextmanager
+    def endpoint(self) -> Iterator[Endpoint]:
+        """The API to talk to: an embedded sandbox for `--sandbox FILE`, else the real one.
+
+        Resolution order, as the official SDK: option, environment
+        (INKBOX_API_KEY / INKBOX_BASE_URL, already folded into the options by
+        click), then ~/.inkbox/config.
+        """
+        if self.sandbox is not None:
+            from inkbox_sync.sandbox.embedded import EmbeddedSandbox
+
+            with EmbeddedSandbox(self.sandbox) as box:
+                yield Endpoint(base_url=box.base_url, api_key=box.api_key)
+            return
+        file_cfg = read_config_file(CONFIG_PATH)
+        api_key = self.api_key or file_cfg.get("api_key")
+        base_url = self.base_url or file_cfg.get("base_url") or DEFAULT_BASE_URL
+        if not api_key:
+            raise ConfigError(
+                "no API key: pass --api-key, set INKBOX_API_KEY, or add 'api_key = ...' "
+                f"to {CONFIG_PATH} (or use --sandbox FILE to try inkbox-sync locally)"
+            )
+        yield Endpoint(base_url=base_url, api_key=api_key)
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """`key = value` lines, '#' comments, quotes stripped: the SDK's format."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out[key.strip()] = value.strip().strip("\"'")
+    return out
+
+
+def get_options(ctx: click.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, GlobalOptions)
+    return obj
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}

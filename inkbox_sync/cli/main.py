@@ -1,0 +1,99 @@
+"""`inkbox-sync`: the root command, global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from inkbox_sync import __version__
+from inkbox_sync.cli import apply_cmd, export_cmd, plan_cmd, sandbox_cmd, schema_cmd, validate_cmd
+from inkbox_sync.cli.context import DEFAULT_CONCURRENCY, GlobalOptions
+from inkbox_sync.cli.output import report_error
+from inkbox_sync.errors import InkboxSyncError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="inkbox-sync")
+@click.option(
+    "--api-key",
+    envvar="INKBOX_API_KEY",
+    metavar="KEY",
+    help="Inkbox API key [env INKBOX_API_KEY, then ~/.inkbox/config]. Never printed.",
+)
+@click.option(
+    "--base-url",
+    envvar="INKBOX_BASE_URL",
+    metavar="URL",
+    help="API base URL [env INKBOX_BASE_URL; default https://inkbox.ai].",
+)
+@click.option(
+    "--sandbox",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Run against an embedded local sandbox whose state lives in FILE "
+    "(created with a demo organisation if missing). Nothing leaves this machine.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Most API requests in flight at once.",
+)
+@click.option("--no-color", is_flag=True, envvar="NO_COLOR", help="Plain text output [env NO_COLOR].")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: every request).")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    api_key: str | None,
+    base_url: str | None,
+    sandbox: Path | None,
+    concurrency: int,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Keep Inkbox phone numbers configured the way your Git repository says.
+
+    \b
+    Typical flow:
+      inkbox-sync validate manifests/             offline checks
+      inkbox-sync plan manifests/                 what would change, what callers feel
+      inkbox-sync apply manifests/                make it so, in a caller-safe order
+    \b
+    Try it without an account on the embedded sandbox:
+      inkbox-sync --sandbox demo.json plan examples/
+
+    Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode).
+    """
+    ctx.obj = GlobalOptions(
+        api_key=api_key or None,
+        base_url=base_url or None,
+        sandbox=sandbox,
+        concurrency=concurrency,
+        color=not no_color,
+        verbose=verbose,
+    )
+
+
+for _module in (validate_cmd, schema_cmd, plan_cmd, apply_cmd, export_cmd, sandbox_cmd):
+    cli.add_command(_module.command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the CLI and turn every error into its exit code."""
+    try:
+        # standalone_mode=False returns ctx.exit()'s code instead of exiting itself.
+        result = cli.main(args=argv, prog_name="inkbox-sync", standalone_mode=False)
+    except InkboxSyncError as exc:
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        # Usage errors exit 1, not click's 2: 2 means "changes" under --detailed-exitcode.
+        exc.show()
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

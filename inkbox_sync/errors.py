@@ -1,0 +1,125 @@
+"""Every error inkbox-sync raises on purpose, in one tree.
+
+Each error knows the exit code the CLI returns for it; the CLI is the only
+place that prints them::
+
+    InkboxSyncError                  exit 1, the root
+    ├── ManifestError                the manifests are invalid (all diagnostics at once)
+    ├── ConfigError                  missing API key, bad option values
+    ├── PlanError                    desired state cannot be planned against live
+    │                                (number not owned, agent mismatch, ...)
+    ├── RefusedError                 apply refused before any write: safety valve,
+    │                                unsafe or stale plan, no terminal to ask on
+    ├── ApplyError                   apply stopped part way; carries what was done
+    └── ApiError                     the Inkbox API answered with an error
+        ├── TemporaryApiError        worth retrying: 429, 5xx, timeouts, lost connections
+        │   └── RateLimitedError     429, with the server's Retry-After in seconds
+        └── PermanentApiError        retrying will not help: other 4xx
+            ├── AuthError            401 or 403
+            ├── NotFoundError        404
+            ├── ConflictError        409; `existing_rule_id` when a rule slot is taken
+            └── ValidationFailedError  422
+
+Exit code 2 is not an error: it is `plan --detailed-exitcode` saying "changes".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem in one place of one manifest file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class InkboxSyncError(Exception):
+    """Root of every error inkbox-sync raises on purpose."""
+
+    exit_code: int = 1
+
+
+class ManifestError(InkboxSyncError):
+    """The manifests are invalid; carries every diagnostic found, sorted."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(
+            sorted(diagnostics, key=lambda d: (d.file, d.line, d.column, d.message))
+        )
+        count = len(self.diagnostics)
+        super().__init__(f"{count} error{'s' if count != 1 else ''} in manifests")
+
+
+class ConfigError(InkboxSyncError):
+    """Configuration the command needs is missing or wrong."""
+
+
+class PlanError(InkboxSyncError):
+    """Desired state cannot be planned against the live organisation."""
+
+
+class RefusedError(InkboxSyncError):
+    """Apply refused to start; nothing was written."""
+
+
+class ApplyError(InkboxSyncError):
+    """Apply stopped part way; `done` and `not_done` describe the steps."""
+
+    def __init__(self, message: str, done: Sequence[str] = (), not_done: Sequence[str] = ()):
+        super().__init__(message)
+        self.done = tuple(done)
+        self.not_done = tuple(not_done)
+
+
+class ApiError(InkboxSyncError):
+    """The Inkbox API answered a request with an error (or not at all)."""
+
+    def __init__(self, message: str, *, status: int | None = None, detail: object = None):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+class TemporaryApiError(ApiError):
+    """A failure that may go away on retry: 429, 5xx, timeouts, lost connections."""
+
+
+class RateLimitedError(TemporaryApiError):
+    """429 Too Many Requests; `retry_after` is in seconds when the server said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, detail: object = None):
+        super().__init__(message, status=429, detail=detail)
+        self.retry_after = retry_after
+
+
+class PermanentApiError(ApiError):
+    """A failure that retrying will not fix."""
+
+
+class AuthError(PermanentApiError):
+    """401 (missing or unknown API key) or 403 (key lacks the rights)."""
+
+
+class NotFoundError(PermanentApiError):
+    """404: the resource does not exist."""
+
+
+class ConflictError(PermanentApiError):
+    """409: a non-deleted rule already holds the target's slot."""
+
+    def __init__(self, message: str, *, existing_rule_id: str | None, detail: object = None):
+        super().__init__(message, status=409, detail=detail)
+        self.existing_rule_id = existing_rule_id
+
+
+class ValidationFailedError(PermanentApiError):
+    """422: the API rejected the request body."""
