@@ -25,7 +25,11 @@ FILTER_MODES: Final[tuple[FilterMode, ...]] = ("blacklist", "whitelist")
 CALL_ACTIONS: Final[tuple[CallAction, ...]] = ("auto_reject", "auto_accept", "webhook")
 
 #: The number fields a manifest may manage, in the order plans show them.
-ROUTING_FIELDS: Final = ("incoming_call_action", "client_websocket_url", "incoming_call_webhook_url")
+ROUTING_FIELDS: Final = (
+    "incoming_call_action",
+    "client_websocket_url",
+    "incoming_call_webhook_url",
+)
 
 
 class Unset(enum.Enum):
@@ -98,8 +102,8 @@ class DesiredNumber:
     location: Location | None = None
     agent: str | None = None
     incoming_call_action: CallAction | Unset = UNSET
-    client_websocket_url: str | None | Unset = UNSET
-    incoming_call_webhook_url: str | None | Unset = UNSET
+    client_websocket_url: str | Unset | None = UNSET
+    incoming_call_webhook_url: str | Unset | None = UNSET
     filter_mode: FilterMode | Unset = UNSET
     rules: Mapping[str, DesiredRule] | None = None
     unmanaged_rules: UnmanagedRules = "delete"

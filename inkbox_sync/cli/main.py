@@ -42,7 +42,9 @@ from inkbox_sync.errors import InkboxSyncError
     show_default=True,
     help="Most API requests in flight at once.",
 )
-@click.option("--no-color", is_flag=True, envvar="NO_COLOR", help="Plain text output [env NO_COLOR].")
+@click.option(
+    "--no-color", is_flag=True, envvar="NO_COLOR", help="Plain text output [env NO_COLOR]."
+)
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: every request).")
 @click.pass_context
 def cli(
