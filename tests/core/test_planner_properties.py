@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inkbox_sync.model import UNSET, LiveNumber, LiveRule, LiveState, Rule, verdict
+from inkbox_sync.model import UNSET, LiveNumber, LiveRule, Rule, verdict
 from inkbox_sync.plan import Step
 from inkbox_sync.planner import build_plan
 from inkbox_sync.safety import NumberModel, check_steps, final_models

@@ -1,0 +1,106 @@
+"""The plan as a JSON document: what `plan --format json` prints and `--out` saves.
+
+One set of types (the frozen dataclasses of `plan.py`) is serialised, validated
+and described by pydantic, so the JSON, the loader of saved plans and
+`schemas/plan.schema.json` cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from inkbox_sync import __version__
+from inkbox_sync.errors import ConfigError
+from inkbox_sync.plan import (
+    NumberBasis,
+    NumberChange,
+    Plan,
+    PlanWarning,
+    SafetyReport,
+    Step,
+    Summary,
+)
+
+FORMAT_VERSION: Literal[1] = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDocument:
+    """A plan on the wire. `basis` records, per changed number, what the plan was
+    computed from, so `apply --plan` can refuse it once live state has moved."""
+
+    format_version: Literal[1]
+    tool_version: str
+    created_at: str
+    source: str
+    summary: Summary
+    changes: tuple[NumberChange, ...]
+    steps: tuple[Step, ...]
+    warnings: tuple[PlanWarning, ...]
+    safety: SafetyReport
+    basis: Mapping[str, NumberBasis]
+    numbers_checked: int
+
+    def to_plan(self) -> Plan:
+        return Plan(
+            changes=self.changes,
+            steps=self.steps,
+            warnings=self.warnings,
+            safety=self.safety,
+            basis=self.basis,
+            numbers_checked=self.numbers_checked,
+        )
+
+
+_ADAPTER: TypeAdapter[PlanDocument] = TypeAdapter(PlanDocument)
+
+
+def to_document(plan: Plan, *, source: str) -> PlanDocument:
+    """`source` says where live state was read from; pass a redacted URL, never a key."""
+    return PlanDocument(
+        format_version=FORMAT_VERSION,
+        tool_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        source=source,
+        summary=plan.summary,
+        changes=plan.changes,
+        steps=plan.steps,
+        warnings=plan.warnings,
+        safety=plan.safety,
+        basis=plan.basis,
+        numbers_checked=plan.numbers_checked,
+    )
+
+
+def dump_json(document: PlanDocument) -> str:
+    return _ADAPTER.dump_json(document, indent=2).decode() + "\n"
+
+
+def load_json(text: str | bytes, *, origin: str) -> PlanDocument:
+    """Parse and validate a saved plan; a clear ConfigError names what is wrong."""
+    try:
+        return _ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"{origin} is not an inkbox-sync plan (format_version {FORMAT_VERSION}): "
+            f"{where}: {first['msg']}"
+        ) from None
+
+
+def plan_json_schema() -> dict[str, Any]:
+    schema = _ADAPTER.json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "inkbox-sync plan"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"
