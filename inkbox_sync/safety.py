@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from inkbox_sync.model import FilterMode, LiveState, Rule, Verdict, verdict
+from inkbox_sync.model import FilterMode, LiveState, Rule, RuleLike, Verdict, verdict
 from inkbox_sync.plan import SafetyReport, Step, Violation
 
 _MODES: dict[str, FilterMode] = {"blacklist": "blacklist", "whitelist": "whitelist"}
@@ -39,7 +39,7 @@ class NumberModel:
 
     mode: FilterMode
     fields: dict[str, str | None] = field(default_factory=dict)
-    rules: dict[str, Rule] = field(default_factory=dict)
+    rules: dict[str, RuleLike] = field(default_factory=dict)
 
     def verdict_of(self, caller: str | None) -> Verdict:
         return verdict(self.mode, None if caller is None else self.rules.get(caller))
@@ -79,7 +79,7 @@ class NumberModel:
 def model_from_live(live: LiveState) -> dict[str, NumberModel]:
     models: dict[str, NumberModel] = {}
     for number, ln in live.numbers.items():
-        rules = {t: r.rule for t, r in (ln.rules or {}).items()}
+        rules: dict[str, RuleLike] = dict(ln.rules or {})
         fields = {
             "incoming_call_action": ln.incoming_call_action,
             "client_websocket_url": ln.client_websocket_url,
