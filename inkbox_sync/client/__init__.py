@@ -1,0 +1,20 @@
+"""The Inkbox API client (the one place that knows URLs and field names) and its transport."""
+
+from inkbox_sync.client.api import PAGE_LIMIT, InkboxClient
+from inkbox_sync.client.transport import (
+    ClientStats,
+    RequestEvent,
+    RetryPolicy,
+    check_base_url,
+    redact_url,
+)
+
+__all__ = [
+    "PAGE_LIMIT",
+    "ClientStats",
+    "InkboxClient",
+    "RequestEvent",
+    "RetryPolicy",
+    "check_base_url",
+    "redact_url",
+]

@@ -1,0 +1,403 @@
+"""One retry loop, error mapping, pacing and redaction for every API request.
+
+Knows HTTP and the contract's error and rate-limit conventions, but no
+resource URLs or fields: those live in `inkbox_sync.client.api`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from inkbox_sync import __version__
+from inkbox_sync.client.pacing import RateLimitPacer, parse_retry_after
+from inkbox_sync.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    PermanentApiError,
+    RateLimitedError,
+    TemporaryApiError,
+    ValidationFailedError,
+)
+
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+#: Transport failures that may pass on retry. A create that failed this way
+#: may still have been committed; see `Transport.request`.
+_RETRYABLE_EXC: Final = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard one request tries before giving up.
+
+    Failures (5xx, timeouts, connection errors) and 429s have separate budgets:
+    pacing keeps 429s rare, but a tight limit shared by concurrent requests can
+    refuse one request several times in a row without anything being wrong.
+    """
+
+    max_attempts: int = 8  # tries ending in 5xx/timeout/connection error, first included
+    max_rate_limited: int = 20  # tries ending in 429
+    base_delay: float = 0.1  # seconds; backoff before retry n is U(0, min(cap, base * 2**n))
+    max_delay: float = 5.0
+    max_retry_after: float = 30.0  # a longer Retry-After is cut to this
+    max_pacing_wait: float = 60.0  # longest one send waits for a rate-limit window
+
+    def backoff(self, retry: int, rng: _random.Random) -> float:
+        """Full jitter: spreads concurrent retriers across the whole interval."""
+        return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2**retry))
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters for benchmarks and `-v`. One may be shared by several clients."""
+
+    requests: Counter[str] = field(default_factory=Counter)  # every attempt sent, by method
+    retries: int = 0
+    rate_limited: int = 0  # 429 answers seen
+    server_errors: int = 0  # 5xx answers seen
+    transport_errors: int = 0  # timeouts and connection errors
+    paced_waits: int = 0  # sends held back by pacing or a Retry-After
+    paced_seconds: float = 0.0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """One attempt, for `-vv` logs. `path` has no host and no query string."""
+
+    method: str
+    path: str
+    params: Mapping[str, str]  # the client's own query parameters (paging, filters)
+    status: int | None  # None when no answer came (see `error`)
+    elapsed: float  # seconds
+    attempt: int
+    error: str | None = None  # exception class name of a transport failure
+
+
+OnRequest = Callable[[RequestEvent], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for output: userinfo and query string replaced by `***`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def check_base_url(base_url: str) -> str:
+    """The base URL without trailing slash; ConfigError unless https (or http on loopback)."""
+    try:
+        parts = urlsplit(base_url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise ConfigError(f"invalid base URL {redact_url(base_url)!r}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(f"base URL must be https://HOST, got {redact_url(base_url)!r}")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            f"refusing plain http:// to {host}: the API key would travel unencrypted "
+            "(http is accepted only for localhost, 127.0.0.1 and [::1])"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"base URL must not have a query or fragment: {redact_url(base_url)!r}")
+    return base_url.rstrip("/")
+
+
+_URL_RE: Final = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+class _Scrubber:
+    """Removes the key and any URL's userinfo/query from text bound for output."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def text(self, value: str) -> str:
+        if self._secret:
+            value = value.replace(self._secret, "***")
+        return _URL_RE.sub(lambda m: redact_url(m.group(0)), value)
+
+    def detail(self, value: object) -> object:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.detail(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.detail(v) for k, v in value.items()}
+        return value
+
+
+def _detail_text(detail: object, status: int) -> str:
+    """A readable one-line summary of an error body's `detail`."""
+    if isinstance(detail, list):  # 422: [{"loc": [...], "msg": "..."}]
+        parts = []
+        for item in detail:
+            if isinstance(item, dict) and "msg" in item:
+                loc = item.get("loc")
+                where = ".".join(str(p) for p in loc) if isinstance(loc, list) else ""
+                parts.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    if isinstance(detail, dict):
+        for key in ("message", "msg", "error"):
+            if isinstance(detail.get(key), str):
+                return str(detail[key])
+        return ", ".join(f"{k}={v}" for k, v in detail.items())
+    if detail is None or detail == "":
+        return httpx.codes.get_reason_phrase(status) or f"HTTP {status}"
+    text = str(detail)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+class Transport:
+    """Sends requests with pacing, bounded concurrency and the one retry loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        concurrency: int,
+        timeout: float | httpx.Timeout,
+        retry: RetryPolicy,
+        sleep: Sleep,
+        rng: _random.Random,
+        clock: Callable[[], float],
+        on_request: OnRequest | None,
+        stats: ClientStats | None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
+        self.stats = stats if stats is not None else ClientStats()
+        self._retry = retry
+        self._sleep = sleep
+        self._rng = rng
+        self._clock = clock
+        self._on_request = on_request
+        self._scrub = _Scrubber(api_key)
+        self._sem = asyncio.Semaphore(concurrency)
+        self._pacer = RateLimitPacer(clock)
+        self._http = httpx.AsyncClient(
+            base_url=check_base_url(base_url),
+            headers={
+                "X-API-Key": api_key,
+                "Accept": "application/json",
+                "User-Agent": f"inkbox-sync/{__version__}",
+            },
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            follow_redirects=False,  # a redirect could carry the key to another host
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+    ) -> object:
+        """Send until a definitive answer; return the parsed JSON body (None if empty).
+
+        Every method is retried on 429, 5xx, timeouts and connection errors.
+        GET, PATCH and DELETE are idempotent. A POST that failed ambiguously
+        (5xx, timeout, connection lost after sending) may have been committed;
+        it is retried all the same, and the caller must treat a 409 on the
+        retry as "possibly mine" (see `InkboxClient.create_rule`). A 429 was
+        not committed. Non-2xx answers raise the matching ApiError.
+        """
+        failures = 0
+        limited = 0
+        attempt = 0
+        what = f"{method} {path}"  # for messages: no host, no query, never the key
+        while True:
+            attempt += 1
+            outcome = await self._attempt(method, path, params, json, attempt)
+            if isinstance(outcome, httpx.Response):
+                status = outcome.status_code
+                if status == 429:
+                    self.stats.rate_limited += 1
+                    limited += 1
+                    wait = parse_retry_after(outcome.headers.get("retry-after"), self._clock())
+                    if limited >= self._retry.max_rate_limited:
+                        raise RateLimitedError(
+                            f"{what}: still rate limited (429) after {attempt} attempts",
+                            retry_after=wait,
+                            detail=self._body_detail(outcome),
+                        )
+                    if wait is None:
+                        wait = self._retry.backoff(limited - 1, self._rng)
+                    self._pacer.pause_for(min(wait, self._retry.max_retry_after))
+                    self.stats.retries += 1
+                    continue
+                if status >= 500:
+                    self.stats.server_errors += 1
+                    failures += 1
+                    if failures >= self._retry.max_attempts:
+                        raise TemporaryApiError(
+                            f"{what}: server error {status} after {attempt} attempts",
+                            status=status,
+                            detail=self._body_detail(outcome),
+                        )
+                    await self._backoff(failures)
+                    continue
+                if status >= 400:
+                    raise self._error(what, outcome)
+                if status >= 300:
+                    raise PermanentApiError(
+                        f"{what}: unexpected redirect ({status}); check the base URL",
+                        status=status,
+                    )
+                return self._json(what, outcome)
+            # A transport failure: `outcome` is the exception's class name.
+            self.stats.transport_errors += 1
+            failures += 1
+            if failures >= self._retry.max_attempts:
+                raise TemporaryApiError(f"{what}: {outcome} after {attempt} attempts")
+            await self._backoff(failures)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json: object,
+        attempt: int,
+    ) -> httpx.Response | str:
+        """One send: a response, or the class name of a retryable transport failure."""
+        async with self._sem:
+            await self._pace()
+            seq = self._pacer.sent()
+            self.stats.requests[method] += 1
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, path, params=dict(params) if params else None, json=json
+                )
+            except _RETRYABLE_EXC as exc:
+                self._emit(method, path, params, None, started, attempt, type(exc).__name__)
+                return type(exc).__name__
+            except httpx.HTTPError as exc:
+                # Not transient (a bad URL, a protocol error on our side): report it
+                # by class only; its text may quote the URL.
+                self._emit(method, path, params, None, started, attempt, type(exc).__name__)
+                raise PermanentApiError(f"{method} {path}: {type(exc).__name__}") from None
+            self._pacer.observe(seq, response.headers)
+            self.stats.bytes_sent += len(response.request.content)
+            self.stats.bytes_received += len(response.content)
+            self._emit(method, path, params, response.status_code, started, attempt, None)
+            return response
+
+    async def _pace(self) -> None:
+        """Wait while the rate-limit window is spent; give up waiting after the cap."""
+        waited = 0.0
+        while (delay := self._pacer.delay()) > 0 and waited < self._retry.max_pacing_wait:
+            delay = min(delay, self._retry.max_pacing_wait - waited)
+            self.stats.paced_waits += 1
+            self.stats.paced_seconds += delay
+            waited += delay
+            await self._sleep(delay)
+
+    async def _backoff(self, failures: int) -> None:
+        # Sleep outside the semaphore: a backing-off request should not hold a
+        # slot that a healthy one could use.
+        self.stats.retries += 1
+        await self._sleep(self._retry.backoff(failures - 1, self._rng))
+
+    def _emit(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        status: int | None,
+        started: float,
+        attempt: int,
+        error: str | None,
+    ) -> None:
+        if self._on_request is None:
+            return
+        event = RequestEvent(
+            method=method,
+            path=path,
+            params=dict(params or {}),
+            status=status,
+            elapsed=time.perf_counter() - started,
+            attempt=attempt,
+            error=error,
+        )
+        self._on_request(event)
+
+    def _json(self, what: str, response: httpx.Response) -> object:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise PermanentApiError(
+                f"{what}: answer is not JSON", status=response.status_code
+            ) from None
+
+    def _body_detail(self, response: httpx.Response) -> object:
+        """The error body's `detail` (or its text), scrubbed of secrets."""
+        try:
+            body = response.json()
+        except ValueError:
+            return self._scrub.text(response.text[:500])
+        detail = body.get("detail", body) if isinstance(body, dict) else body
+        return self._scrub.detail(detail)
+
+    def _error(self, what: str, response: httpx.Response) -> ApiError:
+        status = response.status_code
+        detail = self._body_detail(response)
+        message = f"{what}: {status} {self._scrub.text(_detail_text(detail, status))}"
+        if status in (401, 403):
+            return AuthError(message, status=status, detail=detail)
+        if status == 404:
+            return NotFoundError(message, status=status, detail=detail)
+        if status == 409:
+            existing = detail.get("existing_rule_id") if isinstance(detail, dict) else None
+            return ConflictError(
+                message,
+                existing_rule_id=str(existing) if existing is not None else None,
+                detail=detail,
+            )
+        if status == 422:
+            return ValidationFailedError(message, status=status, detail=detail)
+        return PermanentApiError(message, status=status, detail=detail)
