@@ -204,3 +204,22 @@ def json_of(request: httpx.Request) -> object:
     import json
 
     return json.loads(request.content)
+
+
+def test_org_wide_rule_without_its_number_is_malformed() -> None:
+    api = FakeApi.fleet(1, 2)
+
+    def strip(request: httpx.Request) -> httpx.Response:
+        page = api.page(request, api.rules)
+        body = page.json()
+        del body["items"][1]["phone_number_id"]
+        return httpx.Response(200, json=body)
+
+    api.faults.append(strip)
+
+    async def go() -> None:
+        async with make_client(api, FakeTime()) as client:
+            await client.list_org_rules()
+
+    with pytest.raises(PermanentApiError, match="has no phone_number_id"):
+        asyncio.run(go())
