@@ -1,9 +1,88 @@
-"""`inkbox-sync export` (placeholder until its issue lands)."""
+"""`inkbox-sync export`: write what is live as manifests, to adopt an organisation in one step."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
+from inkbox_sync.cli.common import (
+    ReadProgress,
+    connection,
+    parse_targets,
+    report_stats,
+    target_option,
+    write_atomic,
+)
+from inkbox_sync.cli.context import get_options
+from inkbox_sync.client import redact_url
+from inkbox_sync.errors import ConfigError
+from inkbox_sync.export import export_by_agent, export_manifest
+from inkbox_sync.workflow import read_everything
+
 
 @click.command("export")
-def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("'export' is not built yet")
+@target_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one manifest to FILE (default: standard output).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one manifest per agent into DIR (AGENT.yaml).",
+)
+@click.pass_context
+def command(
+    ctx: click.Context, targets: tuple[str, ...], output: Path | None, output_dir: Path | None
+) -> None:
+    """Write the organisation's live numbers and rules as manifests.
+
+    The result describes live state exactly, so `plan` on it shows no changes:
+    commit it, then edit it to change policy. Numbers are quoted E.164 strings;
+    paused rules use the mapping form with `status: paused`.
+
+    \b
+    Examples:
+      inkbox-sync export -o manifests/all.yaml
+      inkbox-sync export --output-dir manifests/
+      inkbox-sync export --target +14155550001
+    """
+    if output and output_dir:
+        raise click.UsageError("--output and --output-dir are exclusive")
+    options = get_options(ctx)
+    wanted = parse_targets(targets)
+    with options.endpoint() as endpoint:
+        conn = connection(options, endpoint)
+        started = time.monotonic()
+        live = asyncio.run(read_everything(conn, wanted, ReadProgress("reading live state")))
+        report_stats(options, conn, time.monotonic() - started)
+        source = redact_url(endpoint.base_url)
+    missing = sorted(set(wanted) - set(live.numbers))
+    if missing:
+        raise ConfigError(
+            f"--target names numbers this organisation does not own: {', '.join(missing)}"
+        )
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    numbers = list(live.numbers.values())
+    rules = sum(len(n.rules or {}) for n in numbers)
+    if output_dir is not None:
+        files = export_by_agent(numbers, source=source, when=when)
+        for name, text in files.items():
+            write_atomic(output_dir / name, text)
+        click.echo(
+            f"Exported {len(numbers)} numbers, {rules} rules into {len(files)} files in {output_dir}",
+            err=True,
+        )
+        return
+    text = export_manifest(numbers, source=source, when=when)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text)
+    click.echo(f"Exported {len(numbers)} numbers, {rules} rules to {output}", err=True)

@@ -1,0 +1,103 @@
+"""Pieces the plan, apply and export commands share: targets, progress, safe file writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from inkbox_sync.cli.context import Endpoint, GlobalOptions
+from inkbox_sync.client import RequestEvent
+from inkbox_sync.errors import ConfigError
+from inkbox_sync.workflow import Connection
+
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_TARGET_OPTION_HELP = "Limit to this number (E.164); repeat for several."
+
+target_option = click.option(
+    "--target", "targets", multiple=True, metavar="NUMBER", help=_TARGET_OPTION_HELP
+)
+
+
+def parse_targets(values: Sequence[str]) -> list[str]:
+    """`--target` values as E.164; spaces, dashes, dots and parentheses are ignored."""
+    parsed = []
+    for value in values:
+        number = re.sub(r"[\s\-.()]", "", value)
+        if not _E164.match(number):
+            raise ConfigError(f"--target {value!r} is not an E.164 number like +14155550100")
+        parsed.append(number)
+    return parsed
+
+
+def connection(options: GlobalOptions, endpoint: Endpoint) -> Connection:
+    """The API connection for a command; -vv logs every request (paths only, never the key)."""
+    return Connection(
+        endpoint.base_url,
+        endpoint.api_key,
+        concurrency=options.concurrency,
+        on_request=_log_request if options.verbose >= 2 else None,
+    )
+
+
+def _log_request(event: RequestEvent) -> None:
+    query = "&".join(f"{k}={v}" for k, v in event.params.items())
+    outcome = str(event.status) if event.status is not None else (event.error or "no answer")
+    retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+    path = f"{event.path}?{query}" if query else event.path
+    click.echo(
+        f"  {event.method} {path} -> {outcome} {event.elapsed * 1000:.0f} ms{retry}", err=True
+    )
+
+
+def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> None:
+    """With -v: how many requests the command made, and what the API pushed back with."""
+    if options.verbose < 1:
+        return
+    s = conn.stats
+    by_method = ", ".join(f"{m} {n}" for m, n in sorted(s.requests.items()))
+    click.echo(
+        f"{s.total_requests} requests ({by_method or 'none'}) in {elapsed:.2f}s; "
+        f"{s.retries} retries, {s.rate_limited} answered 429, {s.server_errors} answered 5xx, "
+        f"{s.transport_errors} transport errors",
+        err=True,
+    )
+
+
+class ReadProgress:
+    """A one-line counter on stderr while live state is read, only on a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        click.echo(f"\r{self.label}: {done}/{total}", nl=False, err=True)
+        if done >= total:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a reader never sees half a plan or manifest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
