@@ -1,0 +1,37 @@
+"""Manifests: YAML files -> one validated `model.DesiredState`.
+
+Public surface (the rest of the package is implementation):
+
+- `load_manifests(paths, env=None) -> DesiredState`, raising `ManifestError`
+- `load_manifest_set(paths, env=None) -> ManifestSet` (state + files + policy names)
+- `manifest_json_schema() -> dict`, `schema_text() -> str`
+- `check_expectations(number, mode, kept=None)` for `expect:` policy tests
+- `normalize_e164`, `is_e164`, `websocket_url_problem`, `webhook_url_problem`,
+  `routing_problem`: pure checks shared with the CLI and the planner
+"""
+
+from inkbox_sync.manifest.expectations import BrokenExpectation, check_expectations
+from inkbox_sync.manifest.loader import ManifestSet, load_manifest_set, load_manifests
+from inkbox_sync.manifest.normalize import (
+    is_e164,
+    normalize_e164,
+    webhook_url_problem,
+    websocket_url_problem,
+)
+from inkbox_sync.manifest.routing import routing_problem
+from inkbox_sync.manifest.schema import manifest_json_schema, schema_text
+
+__all__ = [
+    "BrokenExpectation",
+    "ManifestSet",
+    "check_expectations",
+    "is_e164",
+    "load_manifest_set",
+    "load_manifests",
+    "manifest_json_schema",
+    "normalize_e164",
+    "routing_problem",
+    "schema_text",
+    "webhook_url_problem",
+    "websocket_url_problem",
+]

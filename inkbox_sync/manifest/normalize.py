@@ -1,0 +1,92 @@
+"""E.164 numbers and URLs: the pure checks the loader, the CLI and the planner share.
+
+A manifest may write a number the way people read it ("+1 (415) 555-0100"); it
+is stored and compared in canonical E.164 ("+14155550100"). Only the separators
+people use (space, dash, dot, parentheses) are stripped, and only between digits
+after the leading "+": anything else is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+from urllib.parse import urlsplit
+
+#: Canonical E.164: "+", a country code that does not start with 0, 2 to 15 digits.
+E164_PATTERN: Final = r"^\+[1-9][0-9]{1,14}$"
+#: What a manifest may write: canonical E.164 with separators between the digits.
+E164_INPUT_PATTERN: Final = r"^\+[1-9](?:[ ().-]*[0-9]){1,14}$"
+E164_HINT: Final = '"+", a country code and the number, 2 to 15 digits, e.g. "+14155550100"'
+
+_E164 = re.compile(E164_PATTERN)
+_E164_INPUT = re.compile(E164_INPUT_PATTERN)
+_SEPARATORS = re.compile(r"[ ().-]")
+
+#: Plain ws:// and http:// are accepted only for these hosts (local development).
+LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+#: Coarse scheme checks for the JSON schema (editors); `${` lets a whole URL come
+#: from the environment. The full check is `websocket_url_problem` / `webhook_url_problem`.
+WEBSOCKET_URL_PATTERN: Final = r"^(wss://|ws://(localhost|127\.0\.0\.1|\[::1\])([:/?#]|$)|\$\{)"
+WEBHOOK_URL_PATTERN: Final = r"^(https://|http://(localhost|127\.0\.0\.1|\[::1\])([:/?#]|$)|\$\{)"
+
+
+def is_e164(value: str) -> bool:
+    """True for canonical E.164 only (no separators)."""
+    return _E164.match(value) is not None
+
+
+def normalize_e164(value: str) -> str | None:
+    """The canonical form of a number as a manifest may write it, or None if it is not one.
+
+    >>> normalize_e164("+1 (415) 555-0100")
+    '+14155550100'
+    >>> normalize_e164("14155550100") is None
+    True
+    """
+    if _E164.match(value):
+        return value  # the common case: nothing to strip
+    if not _E164_INPUT.match(value):
+        return None
+    return _SEPARATORS.sub("", value)
+
+
+def e164_problem(value: str) -> str | None:
+    """Why `value` is not a number a manifest may write, or None when it is."""
+    if normalize_e164(value) is not None:
+        return None
+    if not value.startswith("+"):
+        return f"{value!r} is not an E.164 number: it needs a leading '+' ({E164_HINT})"
+    return f"{value!r} is not an E.164 number ({E164_HINT})"
+
+
+def websocket_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a client_websocket_url, or None: wss://, ws:// only for localhost."""
+    return _url_problem(url, secure="wss", plain="ws")
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an incoming_call_webhook_url, or None: https://, http:// only for localhost."""
+    return _url_problem(url, secure="https", plain="http")
+
+
+def _url_problem(url: str, *, secure: str, plain: str) -> str | None:
+    want = f"a {secure}:// URL ({plain}:// only for localhost)"
+    if not url:
+        return f"the URL is empty; write {want}, or null to require no URL"
+    if any(ch.isspace() for ch in url):
+        return f"{url!r} contains whitespace; write {want}"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return f"{url!r} is not a valid URL; write {want}"
+    scheme = parts.scheme.lower()
+    if scheme not in (secure, plain):
+        return f"{url!r} is not {want}"
+    if not host:
+        return f"{url!r} has no host; write {want}"
+    if scheme == plain and host not in LOCAL_HOSTS:
+        return f"{url!r} uses plain {plain}://, allowed only for localhost; use {secure}://"
+    return None
