@@ -1,9 +1,93 @@
-"""`inkbox-sync validate` (placeholder until its issue lands)."""
+"""`inkbox-sync validate PATH...`: every offline check, all errors at once."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import click
 
+from inkbox_sync.errors import Diagnostic, ManifestError
+from inkbox_sync.manifest import ManifestSet, load_manifest_set
+
 
 @click.command("validate")
-def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("'validate' is not built yet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people (errors on stderr), json for machines (one document on stdout).",
+)
+@click.pass_context
+def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Check the manifests in PATHS without touching the API.
+
+    PATHS are manifest files or directories (every *.yaml / *.yml below, sorted;
+    hidden files and directories are skipped). Exit 0 when valid, 1 with every
+    error as file:line:column: message when not. Under GitHub Actions each error
+    is also printed as an annotation on the offending line.
+
+    \b
+    Examples:
+      inkbox-sync validate manifests/
+      inkbox-sync validate manifests/ --format json
+    """
+    try:
+        loaded = load_manifest_set(list(paths))
+    except ManifestError as exc:
+        if fmt == "json":
+            click.echo(_json(False, exc.diagnostics, None))
+            ctx.exit(1)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            for diagnostic in exc.diagnostics:
+                click.echo(github_annotation(diagnostic))
+        raise  # the CLI root prints the diagnostics on stderr and exits 1
+    if fmt == "json":
+        click.echo(_json(True, (), loaded))
+    else:
+        click.echo(summary_line(loaded))
+
+
+def summary_line(loaded: ManifestSet) -> str:
+    """`valid: 3 files, 6 numbers, 24 rules (2 policies)`."""
+    s = loaded.summary
+    return (
+        f"valid: {_count(s['files'], 'file')}, {_count(s['numbers'], 'number')}, "
+        f"{_count(s['rules'], 'rule')} ({_count(s['policies'], 'policy', 'policies')})"
+    )
+
+
+def github_annotation(diagnostic: Diagnostic) -> str:
+    """A GitHub Actions workflow command that marks the line in the pull request."""
+    file = _escape_property(diagnostic.file)
+    message = _escape_data(diagnostic.message)
+    return f"::error file={file},line={diagnostic.line},col={diagnostic.column}::{message}"
+
+
+def _json(valid: bool, errors: tuple[Diagnostic, ...], loaded: ManifestSet | None) -> str:
+    document = {
+        "valid": valid,
+        "errors": [
+            {"file": d.file, "line": d.line, "column": d.column, "message": d.message}
+            for d in errors
+        ],
+        "summary": loaded.summary if loaded is not None else None,
+    }
+    return json.dumps(document, indent=2)
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def _escape_data(text: str) -> str:
+    # https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
