@@ -275,7 +275,7 @@ class _Resolver:
         return merged
 
     def unknown_policy(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self.policies), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, list(self.policies), n=1, cutoff=0.75)
         if close:
             return f"unknown policy {name!r} (did you mean {close[0]!r}?)"
         if self.policies:
