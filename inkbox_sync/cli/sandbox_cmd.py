@@ -1,9 +1,158 @@
-"""`inkbox-sync sandbox` (placeholder until its issue lands)."""
+"""`inkbox-sync sandbox serve`: run the local Inkbox-compatible server until stopped."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
 
 import click
 
+from inkbox_sync.sandbox.faults import DEFAULT_RATE_LIMIT
+from inkbox_sync.sandbox.persistence import MIN_COMPACT_BYTES
+from inkbox_sync.sandbox.server import DEFAULT_API_KEY, SandboxOptions, SandboxServer
+from inkbox_sync.sandbox.validation import MAX_LIMIT
 
-@click.command("sandbox")
+
+@click.group("sandbox")
 def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("'sandbox' is not built yet")
+    """A local server that speaks the Inkbox phone API, for tests and demos."""
+
+
+@command.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one (the URL printed says which).",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Load the state from FILE (created with the demo organisation if missing) and "
+    "persist every accepted write to it. Without it, the demo organisation lives in memory.",
+)
+@click.option(
+    "--api-key",
+    envvar="INKBOX_SANDBOX_API_KEY",
+    default=DEFAULT_API_KEY,
+    show_default=True,
+    metavar="KEY",
+    help="The admin API key clients must send as X-API-Key [env INKBOX_SANDBOX_API_KEY].",
+)
+@click.option(
+    "--agent-key",
+    metavar="KEY",
+    help="Also accept KEY as an agent-scoped key: 403 on admin-only operations.",
+)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Delay every API request by this many milliseconds.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    show_default=True,
+    metavar="P",
+    help="Answer this fraction of API requests with 500; for writes, half of those "
+    "after the write was committed.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RATE_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="Requests per second per API key; beyond it, 429 with Retry-After.",
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=1),
+    default=MAX_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="Largest page of rules; a larger ?limit= is clamped to it.",
+)
+@click.option(
+    "--seed", type=int, metavar="N", help="Seed for --fail-rate, so failures are reproducible."
+)
+@click.option(
+    "--journal-limit",
+    type=click.IntRange(min=1),
+    default=MIN_COMPACT_BYTES,
+    hidden=True,  # for tests that want compaction to happen all the time
+    help="Fold the journal into FILE once it passes this many bytes (and FILE's size).",
+)
+def serve(
+    host: str,
+    port: int,
+    state_file: Path | None,
+    api_key: str,
+    agent_key: str | None,
+    latency_ms: float,
+    fail_rate: float,
+    rate_limit: int,
+    page_size: int,
+    seed: int | None,
+    journal_limit: int,
+) -> None:
+    """Serve the Inkbox phone API on HOST:PORT until interrupted (Ctrl-C or SIGTERM).
+
+    \b
+    Examples:
+      inkbox-sync sandbox serve                        demo organisation, in memory
+      inkbox-sync sandbox serve --state org.json       persisted in org.json
+      inkbox-sync sandbox serve --port 0 --latency-ms 20 --fail-rate 0.05 --seed 7
+    \b
+    Point clients at it with:
+      INKBOX_BASE_URL=http://127.0.0.1:8765 INKBOX_API_KEY=sandbox-key
+    \b
+    Control endpoints (no key needed, not rate limited, not logged):
+      GET/PUT /_sandbox/state       the state document {"identities", "numbers", "rules"}
+      GET/DELETE /_sandbox/requests the log of API requests
+      GET/PATCH /_sandbox/faults    latency_ms, fail_rate, seed, rate_limit
+    """
+    server = SandboxServer(
+        SandboxOptions(
+            host=host,
+            port=port,
+            api_key=api_key,
+            agent_key=agent_key,
+            latency_ms=latency_ms,
+            fail_rate=fail_rate,
+            rate_limit=rate_limit,
+            page_size=page_size,
+            seed=seed,
+            state_file=state_file,
+            journal_limit=journal_limit,
+        )
+    ).start()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # The first line is the contract with scripts and tests: they parse the URL from it.
+    click.echo(f"Inkbox sandbox listening on {server.base_url}")
+    key_note = "the default, sandbox-key" if api_key == DEFAULT_API_KEY else "as given"
+    click.echo(f"API base {server.base_url}/api/v1; API key: {key_note}")
+    click.echo(f"State: {state_file}" if state_file else "State: demo organisation, in memory")
+    click.echo("Press Ctrl-C to stop.", nl=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        if state_file:
+            click.echo(f"Stopped; state saved in {state_file}", err=True)

@@ -1,0 +1,112 @@
+"""Control endpoints under `/_sandbox/`, for tests and demos; not part of the API.
+
+They need no API key, get no latency, failures or rate limiting, and are not
+recorded in the request log (reading the log must not change it).
+
+    GET    /_sandbox/state      the state document
+    PUT    /_sandbox/state      replace it (checked like --state; answers the stored form)
+    GET    /_sandbox/requests   the request log
+    DELETE /_sandbox/requests   clear it
+    GET    /_sandbox/faults     {"latency_ms", "fail_rate", "seed", "rate_limit"}
+    PATCH  /_sandbox/faults     change any of them while running
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inkbox_sync.sandbox.app import Request, Response
+from inkbox_sync.sandbox.document import DocumentError, normalize
+from inkbox_sync.sandbox.faults import FaultInjector, RateLimiter
+from inkbox_sync.sandbox.reqlog import RequestLog
+from inkbox_sync.sandbox.store import Store
+from inkbox_sync.sandbox.validation import ErrorItem, error
+
+
+@dataclass(slots=True)
+class Knobs:
+    """The fault settings a running sandbox reads on every request."""
+
+    latency_ms: float
+    faults: FaultInjector
+    limiter: RateLimiter
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "latency_ms": self.latency_ms,
+            "fail_rate": self.faults.fail_rate,
+            "seed": self.faults.seed,
+            "rate_limit": self.limiter.limit,
+        }
+
+
+class Control:
+    def __init__(self, store: Store, log: RequestLog, knobs: Knobs) -> None:
+        self.store = store
+        self.log = log
+        self.knobs = knobs
+
+    def handle(self, request: Request) -> Response:
+        route = (request.method, request.path.rstrip("/"))
+        if request.body_error is not None:
+            return _invalid([error(["body", 0], request.body_error, "json_invalid")])
+        if route == ("GET", "/_sandbox/state"):
+            return Response(200, self.store.document())
+        if route == ("PUT", "/_sandbox/state"):
+            try:
+                doc = normalize(request.body)
+            except DocumentError as exc:
+                return _invalid(exc.errors)
+            self.store.replace(doc)
+            return Response(200, doc)
+        if route == ("GET", "/_sandbox/requests"):
+            return Response(200, self.log.entries())
+        if route == ("DELETE", "/_sandbox/requests"):
+            self.log.clear()
+            return Response(204)
+        if route == ("GET", "/_sandbox/faults"):
+            return Response(200, self.knobs.as_json())
+        if route == ("PATCH", "/_sandbox/faults"):
+            return self._patch_faults(request.body)
+        return Response(404, {"detail": "Not Found"})
+
+    def _patch_faults(self, body: object) -> Response:
+        if not isinstance(body, dict):
+            return _invalid([error(["body"], "Input should be an object", "dict_type")])
+        errors = [
+            error(["body", key], "Extra inputs are not permitted", "extra_forbidden")
+            for key in body
+            if key not in ("latency_ms", "fail_rate", "seed", "rate_limit")
+        ]
+        latency = body.get("latency_ms", self.knobs.latency_ms)
+        fail_rate = body.get("fail_rate", self.knobs.faults.fail_rate)
+        seed = body.get("seed", self.knobs.faults.seed)
+        rate_limit = body.get("rate_limit", self.knobs.limiter.limit)
+        if not _number(latency) or latency < 0:
+            errors.append(
+                error(["body", "latency_ms"], "Input should be a number >= 0", "value_error")
+            )
+        if not _number(fail_rate) or not 0 <= fail_rate <= 1:
+            errors.append(
+                error(["body", "fail_rate"], "Input should be between 0 and 1", "value_error")
+            )
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            errors.append(error(["body", "seed"], "Input should be an integer or null", "int_type"))
+        if not isinstance(rate_limit, int) or isinstance(rate_limit, bool) or rate_limit < 1:
+            errors.append(
+                error(["body", "rate_limit"], "Input should be an integer >= 1", "value_error")
+            )
+        if errors:
+            return _invalid(errors)
+        self.knobs.latency_ms = float(latency)
+        self.knobs.faults.configure(float(fail_rate), seed)
+        self.knobs.limiter.limit = rate_limit
+        return Response(200, self.knobs.as_json())
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _invalid(errors: list[ErrorItem]) -> Response:
+    return Response(422, {"detail": errors})

@@ -1,0 +1,369 @@
+"""The sandbox's HTTP server: sockets, latency, rate limits, failures, request log.
+
+`SandboxServer(SandboxOptions(...)).start()` serves on a background thread,
+one thread per connection (HTTP/1.1 keep-alive, so a pooled client keeps its
+thread). Two details matter for throughput on loopback: Nagle's algorithm is
+off on every accepted socket, and each response goes out in one `send` (head
+and body together); otherwise the client's delayed ACK stalls each response
+by ~40 ms. Latency is a sleep outside every lock, so N slow requests overlap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Final, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from inkbox_sync.errors import ConfigError
+from inkbox_sync.sandbox.app import Request, Response, SandboxApp
+from inkbox_sync.sandbox.control import Control, Knobs
+from inkbox_sync.sandbox.demo import demo_document
+from inkbox_sync.sandbox.document import Document, DocumentError, normalize
+from inkbox_sync.sandbox.faults import DEFAULT_RATE_LIMIT, FaultInjector, RateLimiter
+from inkbox_sync.sandbox.persistence import MIN_COMPACT_BYTES, Compactor, StateFile
+from inkbox_sync.sandbox.reqlog import DEFAULT_LIMIT as REQUEST_LOG_LIMIT
+from inkbox_sync.sandbox.reqlog import RequestLog
+from inkbox_sync.sandbox.store import Store
+from inkbox_sync.sandbox.validation import MAX_LIMIT
+
+DEFAULT_API_KEY: Final = "sandbox-key"
+_IDLE_TIMEOUT: Final = 120.0  # seconds a keep-alive connection may sit idle
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxOptions:
+    """How a sandbox starts. The initial state, in order of precedence:
+    `initial_state` (a state document; `document.empty()` for none at all),
+    else the contents of `state_file` if it exists, else the demo organisation.
+    With `state_file` every accepted write is persisted there."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port, see SandboxServer.port
+    api_key: str = DEFAULT_API_KEY
+    agent_key: str | None = None  # an agent-scoped key: 403 on admin-only operations
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    rate_limit: int = DEFAULT_RATE_LIMIT  # requests per second per key
+    page_size: int = MAX_LIMIT  # most rules per page; larger `limit`s are clamped
+    seed: int | None = None
+    state_file: Path | None = None
+    initial_state: Document | None = field(default=None, compare=False)
+    journal_limit: int = (
+        MIN_COMPACT_BYTES  # compact once the journal outgrows this and the snapshot
+    )
+    request_log_limit: int = REQUEST_LOG_LIMIT
+
+
+class SandboxServer:
+    def __init__(self, options: SandboxOptions | None = None) -> None:
+        self.options = options or SandboxOptions()
+        opts = self.options
+        if opts.page_size < 1:
+            raise ConfigError("--page-size must be at least 1")
+        self.knobs = Knobs(
+            latency_ms=opts.latency_ms,
+            faults=FaultInjector(opts.fail_rate, opts.seed),
+            limiter=RateLimiter(opts.rate_limit),
+        )
+        self.request_log = RequestLog(opts.request_log_limit)
+        self._state_file: StateFile | None = None
+        self._compactor: Compactor | None = None
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def start(self) -> Self:
+        opts = self.options
+        doc = self._initial_document()
+        store = self._store = Store(doc, journal=self._state_file)
+        frontend = _Frontend(
+            SandboxApp(
+                store, api_key=opts.api_key, agent_key=opts.agent_key, page_size=opts.page_size
+            ),
+            Control(store, self.request_log, self.knobs),
+            self.knobs,
+            self.request_log,
+        )
+        if self._state_file is not None:
+            self._compactor = Compactor(self._state_file, store.capture)
+            self._compactor.start()
+        server_class = _HTTPServer6 if ":" in opts.host else _HTTPServer
+        try:
+            self._httpd = server_class((opts.host, opts.port), _Handler)
+        except OSError as exc:
+            self._close_state()
+            raise ConfigError(f"cannot listen on {opts.host}:{opts.port}: {exc.strerror}") from exc
+        self._httpd.frontend = frontend
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; with a state file, leave a complete snapshot and no journal."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.close_connections()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._close_state()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _initial_document(self) -> Document:
+        opts = self.options
+        where = str(opts.state_file) if opts.state_file else "initial state"
+        state_file = StateFile(opts.state_file, opts.journal_limit) if opts.state_file else None
+        try:
+            if opts.initial_state is not None:
+                doc = normalize(opts.initial_state, root="state")
+            else:
+                doc = (state_file.load() if state_file else None) or demo_document()
+            if state_file is not None:
+                state_file.start(doc)  # the snapshot now holds `doc`, the journal is empty
+        except DocumentError as exc:
+            raise ConfigError(f"{where}: not a valid sandbox state: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{where}: {exc.strerror or exc}") from exc
+        self._state_file = state_file
+        return doc
+
+    def _close_state(self) -> None:
+        if self._compactor is not None:
+            self._compactor.stop()
+            self._compactor = None
+        if self._state_file is not None and self._store is not None:
+            self._state_file.close(self._store.close())
+            self._state_file = None
+
+    # -- addresses --------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port`, without `/api/v1` (clients add their paths)."""
+        host = self.options.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        return self.options.api_key
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._store
+
+
+@dataclass(frozen=True, slots=True)
+class _Frontend:
+    """What every request goes through before (and after) the API itself."""
+
+    app: SandboxApp
+    control: Control
+    knobs: Knobs
+    request_log: RequestLog
+
+    def dispatch(self, method: str, target: str, api_key: str | None, raw: bytes) -> Response:
+        parts = urlsplit(target)
+        body, body_error = _parse_body(raw)
+        request = Request(
+            method=method,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            body=body,
+            body_error=body_error,
+            api_key=api_key,
+        )
+        if parts.path == "/_sandbox" or parts.path.startswith("/_sandbox/"):
+            return self.control.handle(request)
+        if parts.path == "/":
+            return Response(
+                200, {"service": "inkbox-sync sandbox", "api": "/api/v1", "control": "/_sandbox/"}
+            )
+        if self.knobs.latency_ms > 0:
+            time.sleep(self.knobs.latency_ms / 1000)
+        decision = self.knobs.limiter.check(api_key or "")
+        fault = None
+        if not decision.allowed:
+            response = Response(
+                429, {"detail": "Rate limit exceeded; retry after Retry-After seconds"}
+            )
+        else:
+            fault = self.knobs.faults.draw(request.is_write)
+            if fault == "before_commit":
+                response = _injected()
+            else:
+                response = self.app.handle(request)
+                if fault == "after_commit":
+                    response = _injected()  # the write stands; the client can't tell
+        response.headers.update(decision.headers)
+        self.request_log.add(
+            {
+                "method": method,
+                "path": request.path,
+                "query": dict(request.query),
+                "body": body,
+                "status": response.status,
+                "fault": fault,
+            }
+        )
+        return response
+
+
+def _injected() -> Response:
+    return Response(
+        500, {"detail": "Internal Server Error (injected by the sandbox's --fail-rate)"}
+    )
+
+
+def _parse_body(raw: bytes) -> tuple[object, str | None]:
+    if not raw.strip():
+        return None, None
+    try:
+        return json.loads(raw), None
+    except ValueError as exc:
+        return None, f"JSON decode error: {exc}"
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() closes the connections itself
+    allow_reuse_address = True
+    request_queue_size = 256  # 64 clients connecting at once must not see refusals
+    frontend: _Frontend
+
+    def server_activate(self) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().server_activate()
+
+    def track(self, conn: socket.socket, alive: bool) -> None:
+        with self._connections_lock:
+            if alive:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        """Wake idle keep-alive threads so they exit instead of lingering."""
+        with self._connections_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server_version = "inkbox-sync-sandbox"
+    timeout = _IDLE_TIMEOUT
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection, alive=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, alive=False)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the request log is /_sandbox/requests; stderr stays quiet
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        try:
+            raw = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self._send(Response(400, {"detail": "Malformed request body framing"}))
+            return
+        try:
+            response = self.server.frontend.dispatch(
+                self.command, self.path, self.headers.get("X-API-Key"), raw
+            )
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            response = Response(500, {"detail": "Sandbox internal error"})
+        self._send(response)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline(1024).split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, response: Response) -> None:
+        status = HTTPStatus(response.status)
+        head = [f"HTTP/1.1 {status.value} {status.phrase}", f"Server: {self.server_version}"]
+        payload = b""
+        if status != HTTPStatus.NO_CONTENT:
+            payload = json.dumps(response.body).encode()
+            head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        head += [f"{name}: {value}" for name, value in response.headers.items()]
+        if self.close_connection:
+            head.append("Connection: close")
+        # One write: head and body in the same segment (see the module docstring).
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
