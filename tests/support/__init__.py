@@ -1,0 +1,1 @@
+"""Helpers shared by test suites (see tests/support/sandbox.py)."""

@@ -1,0 +1,265 @@
+"""Sandboxes for tests: the real `inkbox-sync sandbox serve` in a subprocess.
+
+    from tests.support.sandbox import sandbox_process
+
+    with sandbox_process(tmp_path / "state.json", latency_ms=20) as box:
+        client = InkboxClient(box.base_url, box.api_key)
+        ...
+        assert box.requests()[-1]["status"] == 201
+
+`base_url` has no `/api/v1` suffix. The port is picked by the server
+(`--port 0`) and read from the first line it prints. The module-level
+functions speak to the control endpoints of any sandbox, including an
+in-process `SandboxServer` or `EmbeddedSandbox` (pass its `base_url`).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+DEFAULT_API_KEY = "sandbox-key"
+_URL_LINE = re.compile(r"listening on (http://\S+)")
+# The real console entry point, without depending on the venv's bin/ being on PATH.
+_ENTRY = "from inkbox_sync.cli.main import main; main()"
+
+
+@dataclass
+class SandboxProcess:
+    """A running `inkbox-sync sandbox serve` subprocess."""
+
+    base_url: str
+    api_key: str
+    state_path: Path | None
+    process: subprocess.Popen[str]
+    args: list[str]
+    _stderr: IO[bytes] = field(repr=False)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/v1"
+
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key}
+
+    # control endpoints
+    def get_state(self) -> dict[str, Any]:
+        return get_state(self.base_url)
+
+    def put_state(self, document: dict[str, Any]) -> dict[str, Any]:
+        return put_state(self.base_url, document)
+
+    def requests(self) -> list[dict[str, Any]]:
+        return get_requests(self.base_url)
+
+    def clear_requests(self) -> None:
+        clear_requests(self.base_url)
+
+    def set_faults(self, **knobs: Any) -> dict[str, Any]:
+        return set_faults(self.base_url, **knobs)
+
+    # lifecycle
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM: a clean shutdown (final snapshot). Returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._stderr.close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, as in a crash."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stderr_text(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+
+def serve_args(
+    state: Path | None = None,
+    *,
+    api_key: str | None = None,
+    agent_key: str | None = None,
+    latency_ms: float | None = None,
+    fail_rate: float | None = None,
+    rate_limit: int | None = None,
+    page_size: int | None = None,
+    seed: int | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The `sandbox serve` arguments for these options (`--port 0` always)."""
+    args = ["sandbox", "serve", "--host", "127.0.0.1", "--port", "0"]
+    options: list[tuple[str, object]] = [
+        ("--state", state),
+        ("--api-key", api_key),
+        ("--agent-key", agent_key),
+        ("--latency-ms", latency_ms),
+        ("--fail-rate", fail_rate),
+        ("--rate-limit", rate_limit),
+        ("--page-size", page_size),
+        ("--seed", seed),
+    ]
+    for flag, value in options:
+        if value is not None:
+            args += [flag, str(value)]
+    return args + list(extra_args)
+
+
+def start_sandbox(
+    state: Path | None = None,
+    *,
+    api_key: str | None = None,
+    agent_key: str | None = None,
+    latency_ms: float | None = None,
+    fail_rate: float | None = None,
+    rate_limit: int | None = None,
+    page_size: int | None = None,
+    seed: int | None = None,
+    extra_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> SandboxProcess:
+    """Start `inkbox-sync sandbox serve --port 0 ...`; returns once it is listening.
+
+    `state` None: the demo organisation in memory. The caller must `stop()`
+    (or `kill()`) it; `sandbox_process` does so for you.
+    """
+    args = serve_args(
+        state,
+        api_key=api_key,
+        agent_key=agent_key,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        rate_limit=rate_limit,
+        page_size=page_size,
+        seed=seed,
+        extra_args=extra_args,
+    )
+    # A file, not a pipe: a chatty server can't block on it. Closed by stop().
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ENTRY, *args],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def drain() -> None:  # keep reading so the pipe never fills
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        while True:
+            line = lines.get(timeout=timeout)
+            if line is None:
+                raise RuntimeError("sandbox exited before listening")
+            match = _URL_LINE.search(line)
+            if match:
+                break
+    except (queue.Empty, RuntimeError) as exc:
+        process.kill()
+        process.wait()
+        stderr.seek(0)
+        raise RuntimeError(
+            f"sandbox did not start ({exc or 'timeout'}): {stderr.read().decode(errors='replace')}"
+        ) from None
+    return SandboxProcess(
+        base_url=match.group(1),
+        api_key=api_key or DEFAULT_API_KEY,
+        state_path=state,
+        process=process,
+        args=args,
+        _stderr=stderr,
+    )
+
+
+@contextmanager
+def sandbox_process(state: Path | None = None, **options: Any) -> Iterator[SandboxProcess]:
+    """`start_sandbox(state, **options)` as a context manager that stops it on exit."""
+    box = start_sandbox(state, **options)
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+# -- control endpoints of any running sandbox -------------------------------------
+
+_shared: httpx.Client | None = None
+
+
+def control_client() -> httpx.Client:
+    """One pooled client for control requests: building an httpx.Client costs ~40 ms
+    (its TLS context), far more than a loopback request. No proxies from the env."""
+    global _shared
+    if _shared is None:
+        _shared = httpx.Client(timeout=30, trust_env=False, verify=False)
+    return _shared
+
+
+def get_state(base_url: str) -> dict[str, Any]:
+    """The state document `{"identities", "numbers", "rules"}`."""
+    response = control_client().get(f"{base_url}/_sandbox/state")
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def put_state(base_url: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Replace the state; returns it as stored (ids and defaults filled in)."""
+    response = control_client().put(f"{base_url}/_sandbox/state", json=document)
+    if response.status_code == 422:
+        raise ValueError(f"invalid sandbox state: {response.json()['detail']}")
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def get_requests(base_url: str) -> list[dict[str, Any]]:
+    """The request log: `{"method", "path", "query", "body", "status", "fault"}` each."""
+    response = control_client().get(f"{base_url}/_sandbox/requests")
+    response.raise_for_status()
+    result: list[dict[str, Any]] = response.json()
+    return result
+
+
+def clear_requests(base_url: str) -> None:
+    control_client().delete(f"{base_url}/_sandbox/requests").raise_for_status()
+
+
+def set_faults(base_url: str, **knobs: Any) -> dict[str, Any]:
+    """Change `latency_ms`, `fail_rate`, `seed`, `rate_limit` of a running sandbox."""
+    response = control_client().patch(f"{base_url}/_sandbox/faults", json=knobs)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def api_writes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request-log entries of API writes (POST, PATCH, PUT, DELETE)."""
+    return [e for e in entries if e["method"] in ("POST", "PATCH", "PUT", "DELETE")]
