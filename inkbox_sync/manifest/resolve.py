@@ -9,6 +9,7 @@ routing coherence, URLs, `unmanaged_rules` without managed rules, and the
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ class _Declared:
     document: Document
     key: Mark
     pos: MapPos
+    #: False when a problem was reported inside the entry, so it may be missing
+    #: parts; checks that would misjudge a partial entry are skipped for it.
+    complete: bool = True
 
 
 @dataclass(slots=True)
@@ -70,6 +74,8 @@ class _Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.policies: dict[str, _Policy] = {}
         self.broken_policies: set[str] = set()
+        #: Policies whose rule set may be partial; numbers using them skip `expect:`.
+        self.incomplete_policies: set[str] = set()
 
     # -- helpers -------------------------------------------------------------
 
@@ -103,7 +109,7 @@ class _Resolver:
         for checked in self.files:
             document = checked.document
             manifest = checked.manifest
-            for name, declared in _entries(document, "policies"):
+            for name, declared in _entries(checked, "policies"):
                 first = seen_policies.get(name)
                 if first is not None:
                     self.error(
@@ -117,9 +123,10 @@ class _Resolver:
                 policy = manifest.policies.get(name) if manifest is not None else None
                 if policy is None:
                     self.broken_policies.add(name)
+                    self.incomplete_policies.add(name)
                 else:
                     policy_specs.append((name, declared, policy))
-            for raw, declared in _entries(document, "numbers"):
+            for raw, declared in _entries(checked, "numbers"):
                 number = normalize_e164(raw)
                 if number is None:
                     continue  # reported by the structural check
@@ -138,8 +145,11 @@ class _Resolver:
                 if spec is not None:
                     numbers[number] = (declared, spec)
         for name, declared, policy in policy_specs:
+            before = len(self.diagnostics)
             rules = self.rule_lists(declared, policy.allow, policy.block, name, f"policy {name!r}")
             self.policies[name] = _Policy(declared, rules)
+            if not declared.complete or len(self.diagnostics) > before:
+                self.incomplete_policies.add(name)
         return numbers
 
     def rule_lists(
@@ -179,6 +189,7 @@ class _Resolver:
         return rules
 
     def number(self, number: str, declared: _Declared, spec: NumberSpec) -> DesiredNumber:
+        before = len(self.diagnostics)
         document = declared.document
         values = declared.pos.values
         given = spec.model_fields_set
@@ -198,7 +209,8 @@ class _Resolver:
                 f"{problem} (line {null_at[0] + 1})",
             )
         managed = spec.allow is not None or spec.block is not None or spec.use is not None
-        if spec.unmanaged_rules is not None and not managed:
+        # (Not for an incomplete entry: its allow/block/use may be what was dropped.)
+        if spec.unmanaged_rules is not None and not managed and declared.complete:
             self.error(
                 document,
                 declared.pos.keys["unmanaged_rules"],
@@ -206,6 +218,7 @@ class _Resolver:
                 "block or use (`allow: []` manages rules with none allowed)",
             )
         rules = self.number_rules(number, declared, spec) if managed else None
+        sound = len(self.diagnostics) == before
         expect, expect_marks = self.expectation(declared, spec)
         result = DesiredNumber(
             number=number,
@@ -219,7 +232,15 @@ class _Resolver:
             unmanaged_rules=spec.unmanaged_rules or "delete",
             expect=expect,
         )
-        self.check_expect(declared, result, expect_marks)
+        # Policy tests judge the whole policy; with any part of it in error they
+        # would report follow-on noise, so they wait until the errors are fixed.
+        complete = (
+            declared.complete
+            and sound
+            and not self.incomplete_policies.intersection(spec.use or ())
+        )
+        if complete:
+            self.check_expect(declared, result, expect_marks)
         return result
 
     def check_urls(self, declared: _Declared, spec: NumberSpec) -> None:
@@ -333,19 +354,34 @@ class _Resolver:
             self.error(declared.document, marks[problem.caller], problem.message)
 
 
-def _entries(document: Document, section: str) -> Iterator[tuple[str, _Declared]]:
+def _entries(checked: Checked, section: str) -> Iterator[tuple[str, _Declared]]:
     """The keys of a top-level section as written, in order, with their positions."""
-    root = document.pos
+    root = checked.document.pos
     if not isinstance(root, MapPos):
         return
     entries = root.values.get(section)
     if not isinstance(entries, MapPos):
         return
-    for key, key_mark in entries.keys.items():
+    if not entries.keys:
+        return
+    problems = sorted(checked.problems)
+    # An entry spans from its key to the next entry's key (the last one, to the
+    # next top-level key); a problem in that span makes it incomplete.
+    top = list(root.keys.values())
+    after = [m for m in top if m > root.keys[section]]
+    ends = [*list(entries.keys.values())[1:], min(after, default=(1 << 62, 0))]
+    for (key, start), end in zip(entries.keys.items(), ends, strict=True):
         pos = entries.values[key]
+        at = bisect.bisect_left(problems, start)
+        complete = at == len(problems) or problems[at] >= end
         yield (
             key,
-            _Declared(document, key_mark, pos if isinstance(pos, MapPos) else MapPos(key_mark)),
+            _Declared(
+                checked.document,
+                start,
+                pos if isinstance(pos, MapPos) else MapPos(start),
+                complete,
+            ),
         )
 
 

@@ -71,15 +71,22 @@ class Checked:
     document: Document
     manifest: ManifestFile | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: 0-based marks of every problem found in this file so far (composer's and ours):
+    #: entries containing one are incomplete, and checks that would need the
+    #: missing part (expectations, unmanaged_rules) are skipped for them.
+    problems: set[Mark] = field(default_factory=set)
 
 
 def check_document(document: Document) -> Checked:
     """Validate one document; on errors, validate again without the broken entries."""
     try:
-        return Checked(document, ManifestFile.model_validate(document.data))
+        manifest = ManifestFile.model_validate(document.data)
+        return Checked(document, manifest, problems=set(document.reported))
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    checked = Checked(document, None, _diagnostics(document, errors))
+    diagnostics = _diagnostics(document, errors)
+    problems = set(document.reported) | {(d.line - 1, d.column - 1) for d in diagnostics}
+    checked = Checked(document, None, diagnostics, problems)
     salvaged = _without_broken(document.data, errors)
     if salvaged is not None:
         # If even that fails there is nothing more to learn; its errors are reported.
@@ -252,22 +259,44 @@ def _show(value: object, document: Document, mark: Mark) -> str:
 
 
 def _without_broken(data: object, errors: Sequence[Any]) -> dict[str, object] | None:
-    """The document minus every policy and number an error was found in."""
+    """The document minus what errors were found in.
+
+    A policy with an error is dropped whole (a partial rule set would change what
+    every number using it means). A number loses only its bad keys, so its other
+    settings are still checked: `filter_mode: off` does not hide a caller that is
+    both allowed and blocked two lines below.
+    """
     if not isinstance(data, dict):
         return None
-    broken: dict[str, set[str]] = {section: set() for section in _SECTIONS}
+    broken_policies: set[str] = set()
+    broken_numbers: set[str] = set()
+    bad_keys: dict[str, set[str]] = {}
     whole: set[str] = set()
     for error in errors:
         loc = [p for p in error["loc"] if p not in _UNION_TAGS]
-        if loc and loc[0] in _SECTIONS:
-            if len(loc) >= 2 and isinstance(loc[1], str):
-                broken[str(loc[0])].add(loc[1])
-            else:
-                whole.add(str(loc[0]))
-    salvaged: dict[str, object] = {"version": 1}
-    for section in _SECTIONS:
-        entries = data.get(section)
-        if section in whole or not isinstance(entries, dict):
+        if not loc or loc[0] not in _SECTIONS:
             continue
-        salvaged[section] = {k: v for k, v in entries.items() if k not in broken[section]}
+        if len(loc) < 2 or not isinstance(loc[1], str):
+            whole.add(str(loc[0]))
+        elif loc[0] == "policies":
+            broken_policies.add(loc[1])
+        elif len(loc) >= 3 and isinstance(loc[2], str) and loc[2] != "[key]":
+            bad_keys.setdefault(loc[1], set()).add(loc[2])
+        else:
+            broken_numbers.add(loc[1])
+    salvaged: dict[str, object] = {"version": 1}
+    policies = data.get("policies")
+    if "policies" not in whole and isinstance(policies, dict):
+        salvaged["policies"] = {k: v for k, v in policies.items() if k not in broken_policies}
+    numbers = data.get("numbers")
+    if "numbers" not in whole and isinstance(numbers, dict):
+        kept: dict[str, object] = {}
+        for key, spec in numbers.items():
+            if key in broken_numbers:
+                continue
+            bad = bad_keys.get(key)
+            if bad and isinstance(spec, dict):
+                spec = {k: v for k, v in spec.items() if k not in bad}
+            kept[key] = spec
+        salvaged["numbers"] = kept
     return salvaged

@@ -424,3 +424,89 @@ def test_summary_counts() -> None:
     write("b.yaml", 'version: 1\nnumbers:\n  "+18335794607": {use: [p], allow: ["+14155550102"]}\n')
     write("c.yaml", 'version: 1\nnumbers:\n  "+18335794608": {}\n')
     assert load_set(".").summary == {"files": 3, "numbers": 2, "rules": 3, "policies": 1}
+
+
+def test_a_bad_setting_does_not_hide_the_numbers_other_errors() -> None:
+    write(
+        "m.yaml",
+        """
+        version: 1
+        numbers:
+          "+18335794607":
+            filter_mode: off
+            allow: ["+14155550100"]
+            block: ["+14155550100"]
+        """,
+    )
+    assert errors("m.yaml") == [
+        'm.yaml:4:18: off is read by YAML as a boolean; quote it if you mean the string "off"',
+        "m.yaml:6:13: +14155550100 is in both allow and block of number +18335794607: "
+        "allow at m.yaml:5:13, block here",
+    ]
+
+
+PARTIAL = [
+    # The vip policy is invalid, so its allow rule would be missing from the merge
+    # and +14155550100 would look blocked under whitelist.
+    (
+        """
+        version: 1
+        policies:
+          vip: {allow: [+14155550100]}
+        numbers:
+          "+18335794607":
+            filter_mode: whitelist
+            use: [vip]
+            expect: {delivered: ["+14155550100"]}
+        """,
+        "m.yaml:3:17: +14155550100 was read by YAML as the integer",
+    ),
+    # A duplicate key: which filter_mode was meant is unknown, so nothing is judged.
+    (
+        """
+        version: 1
+        numbers:
+          "+18335794607":
+            filter_mode: whitelist
+            filter_mode: blacklist
+            allow: []
+            expect: {delivered: ["+14155550199"]}
+        """,
+        "m.yaml:5:5: duplicate key 'filter_mode'",
+    ),
+    # The allow list has an error and is dropped: unmanaged_rules is not blamed for it,
+    # and the allowed caller is not reported as blocked.
+    (
+        """
+        version: 1
+        numbers:
+          "+18335794607":
+            filter_mode: whitelist
+            allow: ["+14155550100", 12]
+            unmanaged_rules: keep
+            expect: {delivered: ["+14155550100"]}
+        """,
+        "m.yaml:5:29: 12 was read by YAML as an integer",
+    ),
+    # A caller both allowed and blocked: only that is reported.
+    (
+        """
+        version: 1
+        numbers:
+          "+18335794607":
+            filter_mode: whitelist
+            allow: ["+14155550100"]
+            block: ["+14155550100"]
+            expect: {delivered: ["+14155550100"]}
+        """,
+        "m.yaml:6:13: +14155550100 is in both allow and block",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PARTIAL)
+def test_no_follow_on_errors_from_a_partial_entry(text: str, expected: str) -> None:
+    write("m.yaml", text)
+    found = errors("m.yaml")
+    assert len(found) == 1, found
+    assert_error(found, expected)
