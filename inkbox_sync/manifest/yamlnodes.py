@@ -110,9 +110,8 @@ class _Composer:
         self.diagnostics: list[Diagnostic] = []
         self.scalars: dict[Mark, tuple[str, str]] = {}
         self.reported: set[Mark] = set()
-        self.parser: Any = _Parser(text)
-        self.get: Callable[[], Any] = self.parser.get_event
-        self.peek: Callable[[], Any] = self.parser.peek_event
+        self.get: Callable[[], Any]
+        self.peek: Callable[[], Any]
 
     def error(self, mark: Mark, message: str) -> None:
         self.reported.add(mark)
@@ -135,6 +134,9 @@ class _Composer:
         return None
 
     def _document(self) -> Document | None:
+        parser = _Parser(self.text)  # the pure-Python reader may already raise here
+        self.get = parser.get_event
+        self.peek = parser.peek_event
         self.get()  # StreamStartEvent
         event = self.get()
         if not isinstance(event, DocumentStartEvent):
@@ -310,7 +312,11 @@ def _mark(event: Any) -> Mark:
 
 
 def _offset_mark(text: str, position: int) -> Mark:
-    """(line, column) of a reader error, which libyaml reports as a UTF-8 byte offset."""
-    prefix = text.encode("utf-8")[:position].decode("utf-8", errors="ignore")
+    """(line, column) of a reader error: libyaml reports a UTF-8 byte offset,
+    PyYAML's pure-Python reader a character index."""
+    if _Parser is yaml.SafeLoader:
+        prefix = text[:position]
+    else:
+        prefix = text.encode("utf-8")[:position].decode("utf-8", errors="ignore")
     line = prefix.count("\n")
     return (line, len(prefix) - (prefix.rfind("\n") + 1))
