@@ -179,7 +179,9 @@ _EXPECTED: Final = {
 
 
 def _null_message(subject: str, kind: str) -> str:
-    if kind == "list_type" or subject in _LIST_FIELDS:
+    if subject.endswith(" entry"):
+        hint = "write a value, or remove the entry"
+    elif kind == "list_type" or subject in _LIST_FIELDS:
         hint = "write [] for an empty list, or remove the key"
     elif kind in ("dict_type", "model_type") or subject in _MAPPING_FIELDS:
         hint = "write {} for an empty mapping, or remove the key"
