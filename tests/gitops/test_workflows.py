@@ -1,0 +1,423 @@
+"""The example GitHub Actions workflows, run act-like against a real sandbox.
+
+Each test lays out a user's repository (manifests in `manifests/`, the
+workflows in `.github/workflows/`), then runs a workflow's job with
+`actions.Runner`: the same bash, the same environment layering, the same
+`if:` conditions and exit codes a hosted runner would see. `uses:` steps are
+checked to be the expected actions and stood in for; installing inkbox-sync is
+skipped (this environment has it). The API is `inkbox-sync sandbox serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitops.actions import JobResult, Runner, load_workflow
+from tests.gitops.conftest import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "github-actions"
+WORKFLOWS = EXAMPLE / ".github" / "workflows"
+MARKER = "<!-- inkbox-sync-plan -->"
+REPOSITORY = "acme/phone-policy"
+HEAD_SHA = "5e1f0c2a9b7d4e3f8a6c1b0d2e4f6a8c0b1d3e5f"
+
+# Demo organisation (inkbox_sync/sandbox/demo.py): sales-bot's +14155550001 is a
+# blacklist number blocking +18005550199 and +12025550143; scheduler-bot's
+# +14155550003 is a blacklist number with no rules.
+SALES_ONE_MORE_BLOCK = """\
+version: 1
+numbers:
+  "+14155550001":
+    agent: sales-bot
+    filter_mode: blacklist
+    block: ["+18005550199", "+12025550143", "+12025550144"]
+"""
+SCHEDULER_TO_WHITELIST = """\
+version: 1
+numbers:
+  "+14155550003":
+    agent: scheduler-bot
+    filter_mode: whitelist
+    allow: ["+14155550100"]
+"""
+UNKNOWN_KEY_ON_LINE_5 = """\
+version: 1
+numbers:
+  "+14155550001":
+    agent: sales-bot
+    filtr_mode: blacklist
+"""
+NOT_OWNED = """\
+version: 1
+numbers:
+  "+19995550100":
+    filter_mode: blacklist
+"""
+
+
+@dataclass
+class Recorder:
+    """Stands in for the `uses:` actions and records what they were given."""
+
+    calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def handlers(self) -> dict[str, Any]:
+        def record(action: str, check: Any) -> Any:
+            def handler(with_: dict[str, str], workspace: Path) -> bool:
+                self.calls.append((action, with_))
+                return bool(check(with_, workspace))
+
+            return handler
+
+        return {
+            "actions/checkout@v4": record("checkout", lambda w, ws: (ws / "manifests").is_dir()),
+            "actions/setup-python@v5": record(
+                "setup-python",
+                lambda w, ws: tuple(map(int, w["python-version"].split("."))) >= (3, 11),
+            ),
+            # if-no-files-found defaults to "warn": a missing file does not fail the step.
+            "actions/upload-artifact@v4": record("upload-artifact", lambda w, ws: True),
+            # The step only posts comment.md; the real API call cannot run here.
+            "actions/github-script@v7": record(
+                "github-script", lambda w, ws: (ws / "comment.md").is_file()
+            ),
+        }
+
+    def called(self, action: str) -> list[dict[str, str]]:
+        return [with_ for name, with_ in self.calls if name == action]
+
+
+@dataclass
+class Repo:
+    """A user's repository checked out on a runner, and the means to run its workflows."""
+
+    workspace: Path
+    sandbox: Sandbox
+    home: Path
+
+    def write_manifests(self, files: dict[str, str]) -> None:
+        manifests = self.workspace / "manifests"
+        shutil.rmtree(manifests, ignore_errors=True)
+        manifests.mkdir()
+        for name, text in files.items():
+            (manifests / name).write_text(text, encoding="utf-8")
+
+    def run(
+        self,
+        workflow: str,
+        *,
+        event: str,
+        ref: str = "refs/heads/main",
+        inputs: dict[str, Any] | None = None,
+        with_secret: bool = True,
+        head_repo: str = REPOSITORY,
+    ) -> tuple[JobResult, Recorder]:
+        # Each run starts from a clean checkout: nothing left from an earlier job.
+        for leftover in ("plan.md", "plan.json", "plan.err", "comment.md", "drift.md"):
+            (self.workspace / leftover).unlink(missing_ok=True)
+        definition = load_workflow(self.workspace / ".github" / "workflows" / workflow)
+        github = {
+            "event_name": event,
+            "ref": ref,
+            "repository": REPOSITORY,
+            "server_url": "https://github.com",
+            "run_id": "4242",
+            "sha": HEAD_SHA,
+            "actor": "octocat",
+            "event": {
+                "pull_request": {
+                    "number": 7,
+                    "head": {"sha": HEAD_SHA, "repo": {"full_name": head_repo}},
+                }
+                if event == "pull_request"
+                else None
+            },
+        }
+        base_env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.home),  # no ~/.inkbox/config of the developer's
+            "LANG": "C.UTF-8",
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event,
+            "GITHUB_REF": ref,
+            "GITHUB_REPOSITORY": REPOSITORY,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_RUN_ID": "4242",
+            "GITHUB_SHA": HEAD_SHA,
+            "GITHUB_ACTOR": "octocat",
+        }
+        recorder = Recorder()
+        runner = Runner(
+            workflow=definition,
+            workspace=self.workspace,
+            base_env=base_env,
+            github=github,
+            secrets={"INKBOX_API_KEY": self.sandbox.api_key} if with_secret else {},
+            vars={"INKBOX_BASE_URL": self.sandbox.base_url},
+            inputs=inputs or {},
+            uses=recorder.handlers(),
+        )
+        (job_name,) = definition["jobs"]
+        return runner.run_job(job_name), recorder
+
+    def cli(self, *args: str) -> int:
+        """inkbox-sync run directly, as a person at a terminal would, outside any workflow."""
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "INKBOX_API_KEY": self.sandbox.api_key,
+            "INKBOX_BASE_URL": self.sandbox.base_url,
+        }
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "inkbox-sync"), *args],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return proc.returncode
+
+
+@pytest.fixture
+def repo(tmp_path: Path, sandbox: Sandbox) -> Repo:
+    workspace = tmp_path / "acme-phone-policy"
+    shutil.copytree(EXAMPLE / ".github", workspace / ".github")
+    home = tmp_path / "home"
+    home.mkdir()
+    result = Repo(workspace, sandbox, home)
+    result.write_manifests({"sales.yaml": SALES_ONE_MORE_BLOCK})
+    return result
+
+
+def ran(job: JobResult, key: str) -> bool:
+    return job.step(key).outcome != "skipped"
+
+
+# --- pull request: validate, plan, comment ------------------------------------------
+
+
+def test_pull_request_plans_the_examples_and_writes_one_comment(
+    repo: Repo, sandbox: Sandbox
+) -> None:
+    shutil.rmtree(repo.workspace / "manifests")
+    shutil.copytree(ROOT / "examples", repo.workspace / "manifests")
+    # The copy holds these workflows too, under a hidden directory that the loader skips.
+    assert (repo.workspace / "manifests" / "github-actions" / ".github" / "workflows").is_dir()
+
+    job, actions = repo.run("inkbox-plan.yml", event="pull_request", ref="refs/pull/7/merge")
+
+    assert job.conclusion == "success", job.log()
+    assert [s.outcome for s in job.steps] == ["success"] * len(job.steps), job.log()
+    assert job.step("install").kind == "simulated"
+    assert job.step("plan").outputs == {"changes": "true"}  # exit 2, handled as success
+    plan_md = (repo.workspace / "plan.md").read_text(encoding="utf-8")
+    plan = json.loads((repo.workspace / "plan.json").read_text(encoding="utf-8"))
+    assert plan["steps"] and plan["summary"]["create"] > 0
+    assert "+18335794607" in plan_md and "support-bot" in plan_md
+    assert plan_md in job.summary
+    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert comment.startswith(MARKER + "\n")
+    assert plan_md in comment
+    assert f"{HEAD_SHA[:12]}" in comment and "/acme/phone-policy/actions/runs/4242" in comment
+    assert len(comment) < 65_536  # GitHub's comment limit
+    assert actions.called("upload-artifact") == [{"name": "inkbox-plan", "path": "plan.json"}]
+    assert len(actions.called("github-script")) == 1
+    # A pull request only reads: not one write reached the API.
+    assert sandbox.requests() and sandbox.writes() == []
+
+
+def test_pull_request_with_nothing_to_change(repo: Repo) -> None:
+    assert repo.cli("apply", "manifests", "--auto-approve") == 0
+
+    job, actions = repo.run("inkbox-plan.yml", event="pull_request")
+
+    assert job.conclusion == "success", job.log()
+    assert job.step("plan").outputs == {"changes": "false"}
+    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert comment.startswith(MARKER) and "needs `--force`" not in comment
+    assert len(actions.called("github-script")) == 1
+
+
+def test_pull_request_warns_that_a_safety_valve_needs_a_forced_apply(repo: Repo) -> None:
+    repo.write_manifests({"scheduler.yaml": SCHEDULER_TO_WHITELIST})
+
+    job, _ = repo.run("inkbox-plan.yml", event="pull_request")
+
+    assert job.conclusion == "success", job.log()
+    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert "safety valve(s) need `--force`" in comment
+    assert "**inkbox-sync apply** workflow" in comment and "**force**" in comment
+
+
+def test_invalid_manifest_fails_the_pull_request_with_annotations(
+    repo: Repo, sandbox: Sandbox
+) -> None:
+    repo.write_manifests({"sales.yaml": UNKNOWN_KEY_ON_LINE_5})
+
+    job, actions = repo.run("inkbox-plan.yml", event="pull_request")
+
+    assert job.conclusion == "failure"
+    validate = job.step("validate")
+    assert (validate.outcome, validate.returncode) == ("failure", 1)
+    assert job.step("plan").outcome == "skipped"
+    assert job.step("actions/upload-artifact").outcome == "skipped"
+    errors = [a for a in job.annotations if a.level == "error"]
+    assert errors, job.log()
+    assert {(a.props["file"], a.props["line"]) for a in errors} == {("manifests/sales.yaml", "5")}
+    assert all("filtr_mode" in a.message for a in errors)
+    # The comment still runs, so an older plan comment is replaced, not left standing.
+    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert comment.startswith(MARKER) and "The manifests are invalid" in comment
+    assert "manifests/sales.yaml:5:" in comment and "::error" not in comment
+    assert len(actions.called("github-script")) == 1
+    assert sandbox.requests() == []
+
+
+def test_a_plan_error_fails_the_pull_request_and_is_commented(repo: Repo) -> None:
+    repo.write_manifests({"other.yaml": NOT_OWNED})
+
+    job, actions = repo.run("inkbox-plan.yml", event="pull_request")
+
+    assert job.conclusion == "failure"
+    assert job.step("validate").outcome == "success"
+    plan = job.step("plan")
+    assert (plan.outcome, plan.returncode) == ("failure", 1), job.log()
+    assert any("plan failed (exit 1)" in a.message for a in plan.annotations)
+    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert "The plan failed" in comment and "+19995550100" in comment
+    assert len(actions.called("github-script")) == 1
+
+
+def test_a_pull_request_from_a_fork_gets_no_secret_and_posts_nothing(
+    repo: Repo, sandbox: Sandbox
+) -> None:
+    job, actions = repo.run(
+        "inkbox-plan.yml", event="pull_request", with_secret=False, head_repo="stranger/fork"
+    )
+
+    assert job.conclusion == "failure"
+    plan = job.step("plan")
+    assert plan.outcome == "failure"
+    assert any("INKBOX_API_KEY secret is not available" in a.message for a in plan.annotations)
+    assert job.step("comment").outcome == "success"
+    # Its GITHUB_TOKEN cannot write to the pull request: the post step is skipped.
+    assert job.step("actions/github-script").outcome == "skipped"
+    assert actions.called("github-script") == []
+    assert sandbox.requests() == []
+
+
+# --- merge to main: apply ---------------------------------------------------------
+
+
+def test_merge_applies_and_converges(repo: Repo, sandbox: Sandbox) -> None:
+    job, actions = repo.run("inkbox-apply.yml", event="push")
+
+    assert job.conclusion == "success", job.log()
+    assert job.step("plan").outputs == {"changes": "true"}
+    assert job.step("apply").outcome == "success"
+    assert job.step("Check that nothing is left to do").outcome == "success"
+    writes = sandbox.writes()
+    assert [(w["method"], w["body"]["match_target"]) for w in writes] == [("POST", "+12025550144")]
+    assert actions.called("upload-artifact") == [
+        {"name": "inkbox-applied-plan", "path": "plan.json"}
+    ]
+    assert repo.cli("plan", "manifests", "--detailed-exitcode") == 0
+
+    # The next push with nothing left to do plans, skips apply, writes nothing.
+    sandbox.clear_requests()
+    again, _ = repo.run("inkbox-apply.yml", event="push")
+    assert again.conclusion == "success", again.log()
+    assert again.step("plan").outputs == {"changes": "false"}
+    assert not ran(again, "apply") and not ran(again, "actions/upload-artifact")
+    assert "Nothing to do" in again.summary
+    assert sandbox.writes() == []
+
+
+def test_safety_valves_hold_the_merge_until_a_forced_manual_run(
+    repo: Repo, sandbox: Sandbox
+) -> None:
+    repo.write_manifests({"scheduler.yaml": SCHEDULER_TO_WHITELIST})
+
+    refused, _ = repo.run("inkbox-apply.yml", event="push")
+
+    assert refused.conclusion == "failure"
+    apply = refused.step("apply")
+    assert (apply.outcome, apply.returncode) == ("failure", 1)
+    assert any("'force' ticked" in a.message for a in apply.annotations)
+    assert not ran(refused, "Check that nothing is left to do")
+    assert sandbox.writes() == []
+
+    forced, _ = repo.run("inkbox-apply.yml", event="workflow_dispatch", inputs={"force": True})
+
+    assert forced.conclusion == "success", forced.log()
+    assert any(a.level == "warning" for a in forced.step("apply").annotations)
+    assert sandbox.writes()
+    assert repo.cli("plan", "manifests", "--detailed-exitcode") == 0
+
+
+def test_a_manual_run_from_another_branch_applies_nothing(repo: Repo, sandbox: Sandbox) -> None:
+    job, _ = repo.run(
+        "inkbox-apply.yml", event="workflow_dispatch", ref="refs/heads/feature", inputs={}
+    )
+
+    assert job.conclusion == "skipped" and job.steps == []
+    assert sandbox.requests() == []
+
+
+# --- schedule: drift ----------------------------------------------------------------
+
+
+def test_drift_check_passes_in_sync_and_fails_after_a_change_behind_its_back(
+    repo: Repo, sandbox: Sandbox
+) -> None:
+    assert repo.cli("apply", "manifests", "--auto-approve") == 0
+
+    quiet, _ = repo.run("inkbox-drift.yml", event="schedule")
+
+    assert quiet.conclusion == "success", quiet.log()
+    assert "No drift" in quiet.summary
+
+    # Someone adds a rule in the dashboard.
+    state = sandbox.state()
+    sales = next(n for n in state["numbers"] if n["number"] == "+14155550001")
+    state["rules"].append(
+        {
+            "phone_number_id": sales["id"],
+            "action": "block",
+            "match_type": "exact_number",
+            "match_target": "+19005550100",
+        }
+    )
+    sandbox.put_state(state)
+    sandbox.clear_requests()
+
+    drifted, _ = repo.run("inkbox-drift.yml", event="schedule")
+
+    assert drifted.conclusion == "failure"
+    check = drifted.step("drift")
+    assert (check.outcome, check.returncode) == ("failure", 1)
+    (error,) = [a for a in check.annotations if a.level == "error"]
+    assert error.props["title"] == "Drift detected"
+    assert "+19005550100" in drifted.summary
+    assert sandbox.writes() == []  # a drift check never repairs
+
+
+def test_drift_check_fails_on_an_error_too(repo: Repo) -> None:
+    repo.write_manifests({"other.yaml": NOT_OWNED})
+
+    job, _ = repo.run("inkbox-drift.yml", event="workflow_dispatch")
+
+    assert job.conclusion == "failure"
+    assert job.step("drift").returncode == 1
+    assert any("plan failed" in a.message for a in job.step("drift").annotations)
