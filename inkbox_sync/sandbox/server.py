@@ -215,6 +215,7 @@ class _Frontend:
             time.sleep(self.knobs.latency_ms / 1000)
         decision = self.knobs.limiter.check(api_key or "")
         fault = None
+        result_id = None
         if not decision.allowed:
             response = Response(
                 429, {"detail": "Rate limit exceeded; retry after Retry-After seconds"}
@@ -225,6 +226,10 @@ class _Frontend:
                 response = _injected()
             else:
                 response = self.app.handle(request)
+                if method == "POST" and isinstance(response.body, dict):
+                    # Logged so a replay can tell which rule later writes address,
+                    # even when the client never saw the answer (after_commit).
+                    result_id = response.body.get("id")
                 if fault == "after_commit":
                     response = _injected()  # the write stands; the client can't tell
         response.headers.update(decision.headers)
@@ -236,6 +241,7 @@ class _Frontend:
                 "body": body,
                 "status": response.status,
                 "fault": fault,
+                "result_id": result_id,
             }
         )
         return response
