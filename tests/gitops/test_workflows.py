@@ -4,8 +4,10 @@ Each test lays out a user's repository (manifests in `manifests/`, the
 workflows in `.github/workflows/`), then runs a workflow's job with
 `actions.Runner`: the same bash, the same environment layering, the same
 `if:` conditions and exit codes a hosted runner would see. `uses:` steps are
-checked to be the expected actions and stood in for; installing inkbox-sync is
-skipped (this environment has it). The API is `inkbox-sync sandbox serve`.
+checked to be the expected actions and stood in for, except github-script,
+whose script runs under Node against a fake GitHub API holding the pull
+request's comments; installing inkbox-sync is skipped (this environment has
+it). The API is `inkbox-sync sandbox serve`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ import pytest
 from tests.gitops.actions import JobResult, Runner, load_workflow
 from tests.gitops.conftest import Sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+NODE = shutil.which("node") or "node"  # Node 20, as github-script@v7 runs on
 EXAMPLE = ROOT / "examples" / "github-actions"
 WORKFLOWS = EXAMPLE / ".github" / "workflows"
 MARKER = "<!-- inkbox-sync-plan -->"
 REPOSITORY = "acme/phone-policy"
+ALICE = {"login": "alice", "type": "User"}
 HEAD_SHA = "5e1f0c2a9b7d4e3f8a6c1b0d2e4f6a8c0b1d3e5f"
 
 # Demo organisation (inkbox_sync/sandbox/demo.py): sales-bot's +14155550001 is a
@@ -66,8 +71,13 @@ numbers:
 
 @dataclass
 class Recorder:
-    """Stands in for the `uses:` actions and records what they were given."""
+    """Stands in for the `uses:` actions and records what they were given.
 
+    github-script really runs: its script, under Node as the action runs it,
+    against a fake GitHub API whose pull-request comments live in `comments`.
+    """
+
+    comments: Path
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def handlers(self) -> dict[str, Any]:
@@ -86,11 +96,22 @@ class Recorder:
             ),
             # if-no-files-found defaults to "warn": a missing file does not fail the step.
             "actions/upload-artifact@v4": record("upload-artifact", lambda w, ws: True),
-            # The step only posts comment.md; the real API call cannot run here.
-            "actions/github-script@v7": record(
-                "github-script", lambda w, ws: (ws / "comment.md").is_file()
-            ),
+            "actions/github-script@v7": record("github-script", self._github_script),
         }
+
+    def _github_script(self, with_: dict[str, str], workspace: Path) -> bool:
+        script = workspace.parent / "github-script.js"
+        script.write_text(with_["script"], encoding="utf-8")
+        proc = subprocess.run(
+            [NODE, str(HERE / "github_script_harness.js"), str(self.comments), str(script)],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return True
 
     def called(self, action: str) -> list[dict[str, str]]:
         return [with_ for name, with_ in self.calls if name == action]
@@ -103,6 +124,17 @@ class Repo:
     workspace: Path
     sandbox: Sandbox
     home: Path
+
+    @property
+    def comments(self) -> Path:
+        """The pull request's comment thread, as the fake GitHub API keeps it."""
+        return self.workspace.parent / "pr-comments.json"
+
+    def comment_thread(self) -> list[dict[str, Any]]:
+        thread: list[dict[str, Any]] = json.loads(self.comments.read_text(encoding="utf-8"))[
+            "comments"
+        ]
+        return thread
 
     def write_manifests(self, files: dict[str, str]) -> None:
         manifests = self.workspace / "manifests"
@@ -156,7 +188,7 @@ class Repo:
             "GITHUB_SHA": HEAD_SHA,
             "GITHUB_ACTOR": "octocat",
         }
-        recorder = Recorder()
+        recorder = Recorder(self.comments)
         runner = Runner(
             workflow=definition,
             workspace=self.workspace,
@@ -196,6 +228,9 @@ def repo(tmp_path: Path, sandbox: Sandbox) -> Repo:
     home = tmp_path / "home"
     home.mkdir()
     result = Repo(workspace, sandbox, home)
+    owner, name = REPOSITORY.split("/")
+    thread = {"owner": owner, "repo": name, "issue_number": 7, "next_id": 1, "comments": []}
+    result.comments.write_text(json.dumps(thread), encoding="utf-8")
     result.write_manifests({"sales.yaml": SALES_ONE_MORE_BLOCK})
     return result
 
@@ -232,9 +267,37 @@ def test_pull_request_plans_the_examples_and_writes_one_comment(
     assert f"{HEAD_SHA[:12]}" in comment and "/acme/phone-policy/actions/runs/4242" in comment
     assert len(comment) < 65_536  # GitHub's comment limit
     assert actions.called("upload-artifact") == [{"name": "inkbox-plan", "path": "plan.json"}]
-    assert len(actions.called("github-script")) == 1
+    assert [c["body"] for c in repo.comment_thread()] == [comment]
     # A pull request only reads: not one write reached the API.
     assert sandbox.requests() and sandbox.writes() == []
+
+
+def test_each_push_updates_the_one_plan_comment(repo: Repo) -> None:
+    people = [
+        {"id": 100, "issue_number": 7, "body": f"{MARKER} quoted in a review", "user": ALICE},
+        {"id": 101, "issue_number": 7, "body": "looks good", "user": ALICE},
+        {"id": 102, "issue_number": 7, "body": "one question", "user": ALICE},
+    ]
+    thread = json.loads(repo.comments.read_text(encoding="utf-8"))
+    repo.comments.write_text(json.dumps({**thread, "comments": people, "next_id": 200}))
+
+    def bot_comments() -> list[dict[str, Any]]:
+        return [c for c in repo.comment_thread() if c["user"]["type"] == "Bot"]
+
+    pushes = [
+        ({"sales.yaml": SALES_ONE_MORE_BLOCK}, "success", "+12025550144"),
+        ({"scheduler.yaml": SCHEDULER_TO_WHITELIST}, "success", "+14155550003"),
+        ({"sales.yaml": UNKNOWN_KEY_ON_LINE_5}, "failure", "The manifests are invalid"),
+    ]
+    for manifests, conclusion, shown in pushes:
+        repo.write_manifests(manifests)
+        job, _ = repo.run("inkbox-plan.yml", event="pull_request")
+        assert job.conclusion == conclusion, job.log()
+        (comment,) = bot_comments()
+        assert comment["id"] == 200  # created once, then updated in place
+        assert comment["body"] == (repo.workspace / "comment.md").read_text(encoding="utf-8")
+        assert shown in comment["body"]
+    assert [c for c in repo.comment_thread() if c["user"] == ALICE] == people
 
 
 def test_pull_request_with_nothing_to_change(repo: Repo) -> None:
@@ -313,7 +376,7 @@ def test_a_pull_request_from_a_fork_gets_no_secret_and_posts_nothing(
     assert job.step("comment").outcome == "success"
     # Its GITHUB_TOKEN cannot write to the pull request: the post step is skipped.
     assert job.step("actions/github-script").outcome == "skipped"
-    assert actions.called("github-script") == []
+    assert actions.called("github-script") == [] and repo.comment_thread() == []
     assert sandbox.requests() == []
 
 
