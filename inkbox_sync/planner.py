@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from inkbox_sync.errors import PlanError
+from inkbox_sync.manifest.expectations import check_expectations
 from inkbox_sync.model import (
     ROUTING_FIELDS,
     UNSET,
@@ -70,9 +71,11 @@ def rules_wanted(desired: DesiredNumber) -> bool:
 
     Managed rules obviously; a managed filter_mode too, because what a mode
     change does to callers (and the whitelist-without-allow valve) depends on
-    the rules that pin them.
+    the rules that pin them; and `expect:` tests, which live rules can decide.
     """
-    return desired.rules is not None or desired.filter_mode is not UNSET
+    return (
+        desired.rules is not None or desired.filter_mode is not UNSET or desired.expect is not None
+    )
 
 
 def build_plan(
@@ -115,6 +118,7 @@ def _build_plan(desired: DesiredState, live: LiveState, targets: Collection[str]
         if problem:
             problems.append(f"{where}{problem}")
             continue
+        warnings.extend(_expectation_warnings(want, have))
         result = _plan_number(want, have)
         if result is None:
             continue
@@ -361,6 +365,44 @@ def _active_allows_after(live_rules: Mapping[str, LiveRule], diffs: list[_RuleDi
     final: dict[str, RuleLike | None] = dict(live_rules)
     final.update((d.target, d.after) for d in diffs)
     return sum(1 for r in final.values() if r is not None and same_rule(r, _ACTIVE_ALLOW))
+
+
+def _expectation_warnings(want: DesiredNumber, have: LiveNumber) -> list[PlanWarning]:
+    """`expect:` policy tests, judged with what only live state can tell: the mode
+    when the manifest leaves it alone, and live rules that survive the plan."""
+    if want.expect is None:
+        return []
+    live_rules = have.rules or {}
+    mode: FilterMode = have.filter_mode if want.filter_mode is UNSET else want.filter_mode
+    if want.rules is None:
+        kept = {t: r.rule for t, r in live_rules.items()}
+    elif want.unmanaged_rules == "keep":
+        kept = {t: r.rule for t, r in live_rules.items() if t not in want.rules}
+    else:
+        kept = {}
+    where = f"{want.expect.location}: " if want.expect.location else ""
+    broken = check_expectations(want, mode, kept if have.rules is not None else None)
+    found = [
+        PlanWarning(have.number, "expectation_broken", f"{where}expectation broken: {b.message}")
+        for b in broken
+    ]
+    broken_callers = {b.caller for b in broken}
+    # Live may break an expectation the plan will repair: worth a note, not a refusal.
+    expected = [(c, "delivered") for c in want.expect.delivered]
+    expected += [(c, "blocked") for c in want.expect.blocked]
+    for caller, wanted in expected:
+        now = verdict(have.filter_mode, live_rules.get(caller)) if have.rules is not None else None
+        if now is not None and now != wanted and caller not in broken_callers:
+            found.append(
+                PlanWarning(
+                    have.number,
+                    "expectation_broken",
+                    f"{where}expectation not met live yet: {caller} should be {wanted} on "
+                    f"{have.number}, live it is {now} (this plan changes that)",
+                    needs_force=False,
+                )
+            )
+    return found
 
 
 def fingerprint(have: LiveNumber) -> str:

@@ -251,3 +251,35 @@ def test_target_limits_and_unknown_target_errors():
     assert build_plan(want([(A, "allow", "active")]), live(), targets=[N]).steps
     with pytest.raises(PlanError, match="--target names numbers no manifest declares"):
         build_plan(want(), live(), targets=["+10000000000"])
+
+
+def test_expectations_judged_with_live_mode_and_kept_rules():
+    from inkbox_sync.model import Expectation
+
+    loc = Location("m.yaml", 7, 5)
+    expect = Expectation(delivered=(A,), blocked=(B,), location=loc)
+    # Mode unmanaged (live whitelist); B is blocked by default; A's live allow is kept.
+    desired = DesiredState(
+        {N: DesiredNumber(number=N, rules={}, unmanaged_rules="keep", expect=expect)}
+    )
+    ok = build_plan(desired, live("whitelist", [(A, "allow", "active")]))
+    assert [w for w in ok.warnings if w.code == "expectation_broken"] == []
+
+    # Live blacklist: B would be delivered; that breaks the expectation and needs --force.
+    bad = build_plan(desired, live("blacklist", [(A, "allow", "active")]))
+    (warning,) = bad.warnings
+    assert warning.code == "expectation_broken" and warning.needs_force
+    assert warning.message.startswith("m.yaml:7:5: expectation broken: expect: +14155550101")
+
+
+def test_expectation_not_met_live_but_fixed_by_the_plan_is_a_note():
+    from inkbox_sync.model import Expectation
+
+    expect = Expectation(blocked=(B,), location=Location("m.yaml", 7, 5))
+    desired = DesiredState(
+        {N: DesiredNumber(number=N, rules={B: DesiredRule(B, "block")}, expect=expect)}
+    )
+    plan = build_plan(desired, live("blacklist"))
+    (warning,) = plan.warnings
+    assert not warning.needs_force
+    assert "not met live yet: +14155550101 should be blocked" in warning.message
