@@ -61,6 +61,15 @@ numbers:
     agent: sales-bot
     filtr_mode: blacklist
 """
+# Rules unmanaged (no allow/block/use), so the live block of +12025550143 stays.
+EXPECT_BROKEN_BY_LIVE_ON_LINE_5 = """\
+version: 1
+numbers:
+  "+14155550001":
+    agent: sales-bot
+    expect:
+      delivered: ["+12025550143"]
+"""
 NOT_OWNED = """\
 version: 1
 numbers:
@@ -321,6 +330,27 @@ def test_pull_request_warns_that_a_safety_valve_needs_a_forced_apply(repo: Repo)
     comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
     assert "safety valve(s) need `--force`" in comment
     assert "**inkbox-sync apply** workflow" in comment and "**force**" in comment
+    (warning,) = job.step("plan").annotations
+    assert warning.level == "warning" and "filter_mode changes" in warning.message
+    assert "file" not in warning.props  # the valve names a number, not a line
+
+
+def test_a_broken_expectation_is_annotated_on_its_line(repo: Repo) -> None:
+    repo.write_manifests({"sales.yaml": EXPECT_BROKEN_BY_LIVE_ON_LINE_5})
+
+    job, _ = repo.run("inkbox-plan.yml", event="pull_request")
+
+    # Valid as desired (validate passes); live breaks it, which the plan shows.
+    assert job.conclusion == "success", job.log()
+    assert job.step("plan").outputs == {"changes": "false"}
+    (warning,) = job.step("plan").annotations
+    assert warning.level == "warning"
+    assert (warning.props["file"], warning.props["line"]) == ("manifests/sales.yaml", "5")
+    assert "expectation broken" in warning.message and "+12025550143" in warning.message
+    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert "expectation broken" in comment
+    # Nothing to apply, so no "merge will not apply this" notice.
+    assert "need `--force`" not in comment
 
 
 def test_invalid_manifest_fails_the_pull_request_with_annotations(
