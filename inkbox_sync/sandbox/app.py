@@ -9,6 +9,7 @@ routing without its URL).
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Response:
     status: int
     body: object = None  # a JSON value; ignored for 204
     headers: dict[str, str] = field(default_factory=dict)
+    encoded: bytes | None = None  # the body already encoded as JSON, sent instead of `body`
 
 
 Handler = Callable[[Request, bool, list[str]], Response]
@@ -169,7 +171,9 @@ class SandboxApp:
             offset=offset,
             unknown_number_is_error=per_number,
         )
-        return Response(200, {"items": items, "limit": limit, "offset": offset, "has_more": more})
+        tail = json.dumps({"limit": limit, "offset": offset, "has_more": more})[1:]
+        text = '{"items": [' + ", ".join(map(encode_rule, items)) + "], " + tail
+        return Response(200, encoded=text.encode())
 
     def _list_rules(self, request: Request, admin: bool, params: list[str]) -> Response:
         return self._page(request, v.path_uuid(params[0], "phone_number_id"), per_number=True)
@@ -214,6 +218,39 @@ class SandboxApp:
         _require_admin(admin)
         self.store.delete_rule(number_id, rule_id)
         return Response(204)
+
+
+_RULE_KEYS: Final = frozenset(
+    (
+        "id",
+        "phone_number_id",
+        "action",
+        "match_type",
+        "match_target",
+        "status",
+        "created_at",
+        "updated_at",
+    )
+)
+
+
+def encode_rule(rule: JsonObj) -> str:
+    """A rule as JSON, ~10x cheaper than `json.dumps` for the standard shape.
+
+    Pages of rules are the bulk of a plan's reads (500 pages of 200 for the
+    benchmark's fleet) and `json.dumps` of a small dict is mostly fixed
+    overhead. Safe without escaping: every standard field has been validated
+    (canonical UUIDs, enums, E.164, ISO 8601), so none holds a character JSON
+    must escape. Any other shape goes through `json.dumps`.
+    """
+    if rule.keys() != _RULE_KEYS:
+        return json.dumps(rule)
+    return (
+        f'{{"id": "{rule["id"]}", "phone_number_id": "{rule["phone_number_id"]}", '
+        f'"action": "{rule["action"]}", "match_type": "{rule["match_type"]}", '
+        f'"match_target": "{rule["match_target"]}", "status": "{rule["status"]}", '
+        f'"created_at": "{rule["created_at"]}", "updated_at": "{rule["updated_at"]}"}}'
+    )
 
 
 def _require_admin(admin: bool) -> None:

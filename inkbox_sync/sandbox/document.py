@@ -197,7 +197,7 @@ def _numbers(check: _Checker, items: list[JsonObj], identities: list[JsonObj]) -
             num,
             loc,
             "number",
-            lambda v: isinstance(v, str) and bool(E164.match(v)),
+            lambda v: isinstance(v, str) and bool(E164.fullmatch(v)),
             "Input should be an E.164 number",
         )
         check.field(
@@ -308,7 +308,7 @@ def _rules(check: _Checker, items: list[JsonObj], numbers: list[JsonObj]) -> lis
             rule,
             loc,
             "match_target",
-            lambda v: isinstance(v, str) and bool(E164.match(v)),
+            lambda v: isinstance(v, str) and bool(E164.fullmatch(v)),
             "Input should be an E.164 number",
         )
         check.timestamps(rule, loc)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import socketserver
 import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Final, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -38,6 +38,8 @@ from inkbox_sync.sandbox.validation import MAX_LIMIT
 
 DEFAULT_API_KEY: Final = "sandbox-key"
 _IDLE_TIMEOUT: Final = 120.0  # seconds a keep-alive connection may sit idle
+_MAX_LINE: Final = 65_536
+_MAX_HEADERS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +264,7 @@ def _parse_body(raw: bytes) -> tuple[object, str | None]:
         return None, f"JSON decode error: {exc}"
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class _HTTPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False  # stop() closes the connections itself
     allow_reuse_address = True
@@ -294,9 +296,17 @@ class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-    server_version = "inkbox-sync-sandbox"
+class _BadRequest(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    """A small HTTP/1.1 server loop: keep-alive, Content-Length or chunked bodies,
+    `Expect: 100-continue`. `http.server`'s handler parses headers with the
+    email package, which cost more than the rest of a simple request."""
+
     timeout = _IDLE_TIMEOUT
     server: _HTTPServer
 
@@ -311,65 +321,89 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, alive=False)
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # the request log is /_sandbox/requests; stderr stays quiet
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def handle(self) -> None:
         try:
-            raw = self._read_body()
-        except ValueError:
-            self.close_connection = True
-            self._send(Response(400, {"detail": "Malformed request body framing"}))
-            return
+            while self._one_request():
+                pass
+        except (OSError, ValueError):
+            pass  # the client went away or timed out: nothing to answer
+
+    def _one_request(self) -> bool:
+        """Serve one request; False when the connection is to be closed."""
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if not line:
+            return False
         try:
-            response = self.server.frontend.dispatch(
-                self.command, self.path, self.headers.get("X-API-Key"), raw
-            )
+            method, target, version = _request_line(line)
+            headers = self._headers()
+            conn = headers.get("connection", "").lower()
+            keep = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
+            if headers.get("expect", "").lower() == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            body = self._body(headers)
+        except _BadRequest as bad:
+            self._send(Response(bad.status, {"detail": str(bad)}), keep=False)
+            return False
+        try:
+            response = self.server.frontend.dispatch(method, target, headers.get("x-api-key"), body)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response(500, {"detail": "Sandbox internal error"})
-        self._send(response)
+        self._send(response, keep=keep)
+        return keep
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+    def _headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for _ in range(_MAX_HEADERS):
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line in (b"\r\n", b"\n", b""):
+                return headers
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep or len(line) > _MAX_LINE:
+                raise _BadRequest(400, "Malformed header line")
+            headers[name.strip().lower()] = value.strip()
+        raise _BadRequest(431, "Too many header fields")
+
+    def _body(self, headers: dict[str, str]) -> bytes:
+        if headers.get("transfer-encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
             while True:
-                size = int(self.rfile.readline(1024).split(b";")[0], 16)
+                try:
+                    size = int(self.rfile.readline(_MAX_LINE).split(b";")[0], 16)
+                except ValueError:
+                    raise _BadRequest(400, "Malformed chunk size") from None
                 if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
+                    while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+                        pass  # trailer fields
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-        length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.readline(_MAX_LINE)
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            raise _BadRequest(400, "Malformed Content-Length") from None
         if length < 0:
-            raise ValueError("negative Content-Length")
+            raise _BadRequest(400, "Malformed Content-Length")
         return self.rfile.read(length) if length else b""
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, *, keep: bool) -> None:
         status = HTTPStatus(response.status)
-        head = [f"HTTP/1.1 {status.value} {status.phrase}", f"Server: {self.server_version}"]
+        head = [f"HTTP/1.1 {status.value} {status.phrase}", "Server: inkbox-sync-sandbox"]
         payload = b""
         if status != HTTPStatus.NO_CONTENT:
-            payload = json.dumps(response.body).encode()
+            payload = response.encoded or json.dumps(response.body).encode()
             head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
         head += [f"{name}: {value}" for name, value in response.headers.items()]
-        if self.close_connection:
+        if not keep:
             head.append("Connection: close")
         # One write: head and body in the same segment (see the module docstring).
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+
+
+def _request_line(line: bytes) -> tuple[str, str, str]:
+    if len(line) > _MAX_LINE:
+        raise _BadRequest(414, "Request line too long")
+    parts = line.decode("latin-1").split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise _BadRequest(400, "Malformed request line")
+    return parts[0], parts[1], parts[2]

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 JsonObj = dict[str, Any]
 ErrorItem = dict[str, Any]
 
-E164: Final = re.compile(r"^\+[1-9]\d{1,14}$")
+E164: Final = re.compile(r"\+[1-9][0-9]{1,14}")  # use fullmatch: `$` would allow a final newline
 CALL_ACTIONS: Final = ("auto_reject", "auto_accept", "webhook")
 FILTER_MODES: Final = ("blacklist", "whitelist")
 RULE_ACTIONS: Final = ("allow", "block")
@@ -120,7 +120,7 @@ def _required(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[ErrorItem]
 
 def _e164(body: Mapping[str, Any], key: str) -> list[ErrorItem]:
     value = body[key]
-    if isinstance(value, str) and E164.match(value):
+    if isinstance(value, str) and E164.fullmatch(value):
         return []
     return [
         error(
