@@ -195,15 +195,41 @@ def test_rule_of_another_number_is_404(sdk: Inkbox) -> None:
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda s: s.phone_contact_rules.create(SUPPORT, action="allow", match_target="4155550100"), "match_target"),
-        (lambda s: s.phone_contact_rules.create(SUPPORT, action="maybe", match_target="+14155550100"), "action"),
+        (
+            lambda s: s.phone_contact_rules.create(
+                SUPPORT, action="allow", match_target="4155550100"
+            ),
+            "match_target",
+        ),
+        (
+            lambda s: s.phone_contact_rules.create(
+                SUPPORT, action="maybe", match_target="+14155550100"
+            ),
+            "action",
+        ),
         (lambda s: s.phone_numbers.update(SUPPORT, filter_mode="greylist"), "filter_mode"),
-        (lambda s: s.phone_numbers.update(SUPPORT, incoming_call_action="auto_accept"), "incoming_call_action"),
-        (lambda s: s.phone_numbers.update(SUPPORT, incoming_call_action="webhook"), "incoming_call_action"),
-        (lambda s: s.phone_numbers.update(SUPPORT, incoming_call_webhook_url="http://hooks.example.com/x"), "incoming_call_webhook_url"),
-        (lambda s: s.phone_numbers.update(SUPPORT, client_websocket_url="https://agent.example.com/ws"), "client_websocket_url"),
+        (
+            lambda s: s.phone_numbers.update(SUPPORT, incoming_call_action="auto_accept"),
+            "incoming_call_action",
+        ),
+        (
+            lambda s: s.phone_numbers.update(SUPPORT, incoming_call_action="webhook"),
+            "incoming_call_action",
+        ),
+        (
+            lambda s: s.phone_numbers.update(
+                SUPPORT, incoming_call_webhook_url="http://hooks.example.com/x"
+            ),
+            "incoming_call_webhook_url",
+        ),
+        (
+            lambda s: s.phone_numbers.update(
+                SUPPORT, client_websocket_url="https://agent.example.com/ws"
+            ),
+            "client_websocket_url",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_bodies_are_422_in_list_form(sdk: Inkbox, call: object, field: str) -> None:
     with pytest.raises(InkboxAPIError) as err:
         call(sdk)  # type: ignore[operator]
