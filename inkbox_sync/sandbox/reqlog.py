@@ -1,10 +1,14 @@
 """The request log behind `GET /_sandbox/requests`: what clients asked, and what they got.
 
-Entries are `{"method", "path", "query", "body", "status", "fault", "result_id"}`:
+Entries are `{"method", "path", "query", "body", "status", "fault", "result_id",
+"api_status"}`:
 `query` is an object of the query string's parameters (the last value of a
 repeated one), `body` the parsed JSON body or null, `fault` null or the injected
 failure (`"before_commit"`, `"after_commit"`), `result_id` the id of what a
-POST created (also when an injected failure hid the answer), else null. Headers are never recorded, so
+POST created (also when an injected failure hid the answer), else null, and
+`api_status` what the API itself answered before any injected failure (null
+when the request never reached it): an `after_commit` fault on a request the
+API refused (409, 422) committed nothing. Headers are never recorded, so
 no API key can end up in the log. The log keeps the newest `limit` entries.
 """
 

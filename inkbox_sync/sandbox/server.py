@@ -218,6 +218,7 @@ class _Frontend:
         decision = self.knobs.limiter.check(api_key or "")
         fault = None
         result_id = None
+        api_status = None  # what the API itself answered, before any injected failure
         if not decision.allowed:
             response = Response(
                 429, {"detail": "Rate limit exceeded; retry after Retry-After seconds"}
@@ -232,6 +233,7 @@ class _Frontend:
                     # Logged so a replay can tell which rule later writes address,
                     # even when the client never saw the answer (after_commit).
                     result_id = response.body.get("id")
+                api_status = response.status
                 if fault == "after_commit":
                     response = _injected()  # the write stands; the client can't tell
         response.headers.update(decision.headers)
@@ -244,6 +246,7 @@ class _Frontend:
                 "status": response.status,
                 "fault": fault,
                 "result_id": result_id,
+                "api_status": api_status,
             }
         )
         return response
