@@ -243,7 +243,7 @@ def encode_rule(rule: JsonObj) -> str:
     (canonical UUIDs, enums, E.164, ISO 8601), so none holds a character JSON
     must escape. Any other shape goes through `json.dumps`.
     """
-    if rule.keys() != _RULE_KEYS:
+    if rule.keys() != v.RULE_FIELDS:
         return json.dumps(rule)
     return (
         f'{{"id": "{rule["id"]}", "phone_number_id": "{rule["phone_number_id"]}", '
