@@ -8,6 +8,7 @@ accepts either outcome for it, and nothing else.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from inkbox_sync.errors import ConfigError
+from inkbox_sync.sandbox import SandboxOptions, SandboxServer
 from inkbox_sync.sandbox.demo import demo_id
 from tests.support.sandbox import SandboxProcess, start_sandbox
 
@@ -143,3 +146,21 @@ def test_sigkill_mid_burst_loses_no_acknowledged_write(
     }
     assert ledger.hook_acked >= 0
     assert sales["incoming_call_webhook_url"] in allowed
+
+
+def test_sigterm_saves_one_complete_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    box = start_sandbox(state)
+    with httpx.Client(base_url=box.api_url, headers=box.headers(), trust_env=False) as api:
+        answer = api.patch(f"/phone/numbers/{SALES}", json={"filter_mode": "whitelist"})
+        assert answer.status_code == 200
+    assert box.stop() == 0
+    assert "state saved" in box.stderr_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    saved = json.loads(state.read_text())
+    assert next(n for n in saved["numbers"] if n["id"] == SALES)["filter_mode"] == "whitelist"
+
+
+def test_a_busy_port_is_a_config_error() -> None:
+    with SandboxServer() as first, pytest.raises(ConfigError, match="cannot listen"):
+        SandboxServer(SandboxOptions(port=first.port)).start()

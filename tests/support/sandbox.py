@@ -47,6 +47,7 @@ class SandboxProcess:
     process: subprocess.Popen[str]
     args: list[str]
     _stderr: IO[bytes] = field(repr=False)
+    _stderr_text: str | None = field(default=None, repr=False)
 
     @property
     def api_url(self) -> str:
@@ -81,7 +82,7 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._stderr.close()
+        self._close_stderr()
         return self.process.returncode
 
     def kill(self) -> None:
@@ -89,10 +90,19 @@ class SandboxProcess:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        self._close_stderr()
 
     def stderr_text(self) -> str:
+        """What the server wrote to stderr (also after it stopped)."""
+        if self._stderr_text is not None:
+            return self._stderr_text
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
+
+    def _close_stderr(self) -> None:
+        if self._stderr_text is None:
+            self._stderr_text = self.stderr_text()
+            self._stderr.close()
 
 
 def serve_args(
