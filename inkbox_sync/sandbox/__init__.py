@@ -9,7 +9,8 @@ embedded `--sandbox FILE`, or in-process::
 Modules, one concern each: `validation` (request shapes, 422s), `document`
 (the state document), `store` (state and indexes), `persistence` (snapshot
 and journal), `app` (routes), `control` (`/_sandbox/`), `faults` (failures,
-rate limits), `reqlog` (request log), `server` (HTTP), `embedded`, `demo`.
+rate limits), `reqlog` (request log), `server` (options, lifecycle, the path
+of a request), `httpd` (the HTTP/1.1 loop), `embedded`, `demo`.
 """
 
 from inkbox_sync.sandbox.demo import demo_document

@@ -1,25 +1,18 @@
-"""The sandbox's HTTP server: sockets, latency, rate limits, failures, request log.
+"""The sandbox server: options, start and stop, and what every request goes through.
 
-`SandboxServer(SandboxOptions(...)).start()` serves on a background thread,
-one thread per connection (HTTP/1.1 keep-alive, so a pooled client keeps its
-thread). Two details matter for throughput on loopback: Nagle's algorithm is
-off on every accepted socket, and each response goes out in one `send` (head
-and body together); otherwise the client's delayed ACK stalls each response
-by ~40 ms. Latency is a sleep outside every lock, so N slow requests overlap.
+`SandboxServer(SandboxOptions(...)).start()` serves on a background thread
+(the HTTP loop is `httpd`). Each API request then meets, in order: latency (a
+sleep outside every lock, so N slow requests overlap), the rate limit, the
+fault injector, the API itself (`app`), and the request log. `/_sandbox/`
+requests go straight to `control`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import socketserver
-import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import Final, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -30,6 +23,7 @@ from inkbox_sync.sandbox.control import Control, Knobs
 from inkbox_sync.sandbox.demo import demo_document
 from inkbox_sync.sandbox.document import Document, DocumentError, normalize
 from inkbox_sync.sandbox.faults import DEFAULT_RATE_LIMIT, FaultInjector, RateLimiter
+from inkbox_sync.sandbox.httpd import Handler, HTTPServer, HTTPServer6
 from inkbox_sync.sandbox.persistence import MIN_COMPACT_BYTES, Compactor, StateFile
 from inkbox_sync.sandbox.reqlog import DEFAULT_LIMIT as REQUEST_LOG_LIMIT
 from inkbox_sync.sandbox.reqlog import RequestLog
@@ -37,9 +31,6 @@ from inkbox_sync.sandbox.store import Store
 from inkbox_sync.sandbox.validation import MAX_LIMIT
 
 DEFAULT_API_KEY: Final = "sandbox-key"
-_IDLE_TIMEOUT: Final = 120.0  # seconds a keep-alive connection may sit idle
-_MAX_LINE: Final = 65_536
-_MAX_HEADERS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +71,7 @@ class SandboxServer:
         self.request_log = RequestLog(opts.request_log_limit)
         self._state_file: StateFile | None = None
         self._compactor: Compactor | None = None
-        self._httpd: _HTTPServer | None = None
+        self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
 
@@ -101,13 +92,13 @@ class SandboxServer:
         if self._state_file is not None:
             self._compactor = Compactor(self._state_file, store.capture)
             self._compactor.start()
-        server_class = _HTTPServer6 if ":" in opts.host else _HTTPServer
+        server_class = HTTPServer6 if ":" in opts.host else HTTPServer
         try:
-            self._httpd = server_class((opts.host, opts.port), _Handler)
+            self._httpd = server_class((opts.host, opts.port), Handler)
         except OSError as exc:
             self._close_state()
             raise ConfigError(f"cannot listen on {opts.host}:{opts.port}: {exc.strerror}") from exc
-        self._httpd.frontend = frontend
+        self._httpd.dispatch = frontend.dispatch
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -265,148 +256,3 @@ def _parse_body(raw: bytes) -> tuple[object, str | None]:
         return json.loads(raw), None
     except ValueError as exc:
         return None, f"JSON decode error: {exc}"
-
-
-class _HTTPServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    block_on_close = False  # stop() closes the connections itself
-    allow_reuse_address = True
-    request_queue_size = 256  # 64 clients connecting at once must not see refusals
-    frontend: _Frontend
-
-    def server_activate(self) -> None:
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().server_activate()
-
-    def track(self, conn: socket.socket, alive: bool) -> None:
-        with self._connections_lock:
-            if alive:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
-
-    def close_connections(self) -> None:
-        """Wake idle keep-alive threads so they exit instead of lingering."""
-        with self._connections_lock:
-            conns = list(self._connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):  # already closed by the client
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _HTTPServer6(_HTTPServer):
-    address_family = socket.AF_INET6
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-
-
-class _Handler(socketserver.StreamRequestHandler):
-    """A small HTTP/1.1 server loop: keep-alive, Content-Length or chunked bodies,
-    `Expect: 100-continue`. `http.server`'s handler parses headers with the
-    email package, which cost more than the rest of a simple request."""
-
-    timeout = _IDLE_TIMEOUT
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, alive=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, alive=False)
-
-    def handle(self) -> None:
-        try:
-            while self._one_request():
-                pass
-        except (OSError, ValueError):
-            pass  # the client went away or timed out: nothing to answer
-
-    def _one_request(self) -> bool:
-        """Serve one request; False when the connection is to be closed."""
-        line = self.rfile.readline(_MAX_LINE + 1)
-        if not line:
-            return False
-        try:
-            method, target, version = _request_line(line)
-            headers = self._headers()
-            conn = headers.get("connection", "").lower()
-            keep = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
-            if headers.get("expect", "").lower() == "100-continue":
-                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = self._body(headers)
-        except _BadRequest as bad:
-            self._send(Response(bad.status, {"detail": str(bad)}), keep=False)
-            return False
-        try:
-            response = self.server.frontend.dispatch(method, target, headers.get("x-api-key"), body)
-        except Exception:
-            traceback.print_exc(file=sys.stderr)
-            response = Response(500, {"detail": "Sandbox internal error"})
-        self._send(response, keep=keep)
-        return keep
-
-    def _headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        for _ in range(_MAX_HEADERS):
-            line = self.rfile.readline(_MAX_LINE + 1)
-            if line in (b"\r\n", b"\n", b""):
-                return headers
-            name, sep, value = line.decode("latin-1").partition(":")
-            if not sep or len(line) > _MAX_LINE:
-                raise _BadRequest(400, "Malformed header line")
-            headers[name.strip().lower()] = value.strip()
-        raise _BadRequest(431, "Too many header fields")
-
-    def _body(self, headers: dict[str, str]) -> bytes:
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                try:
-                    size = int(self.rfile.readline(_MAX_LINE).split(b";")[0], 16)
-                except ValueError:
-                    raise _BadRequest(400, "Malformed chunk size") from None
-                if size == 0:
-                    while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                        pass  # trailer fields
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(_MAX_LINE)
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            raise _BadRequest(400, "Malformed Content-Length") from None
-        if length < 0:
-            raise _BadRequest(400, "Malformed Content-Length")
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, response: Response, *, keep: bool) -> None:
-        status = HTTPStatus(response.status)
-        head = [f"HTTP/1.1 {status.value} {status.phrase}", "Server: inkbox-sync-sandbox"]
-        payload = b""
-        if status != HTTPStatus.NO_CONTENT:
-            payload = response.encoded or json.dumps(response.body).encode()
-            head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        head += [f"{name}: {value}" for name, value in response.headers.items()]
-        if not keep:
-            head.append("Connection: close")
-        # One write: head and body in the same segment (see the module docstring).
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
-
-
-def _request_line(line: bytes) -> tuple[str, str, str]:
-    if len(line) > _MAX_LINE:
-        raise _BadRequest(414, "Request line too long")
-    parts = line.decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _BadRequest(400, "Malformed request line")
-    return parts[0], parts[1], parts[2]
