@@ -7,17 +7,20 @@ recorded in the request log (reading the log must not change it).
     PUT    /_sandbox/state      replace it (checked like --state; answers the stored form)
     GET    /_sandbox/requests   the request log
     DELETE /_sandbox/requests   clear it
-    GET    /_sandbox/faults     {"latency_ms", "fail_rate", "seed", "rate_limit"}
-    PATCH  /_sandbox/faults     change any of them while running
+    GET    /_sandbox/faults     {"latency_ms", "fail_rate", "seed", "rate_limit",
+                                 "hold_writes_after", "held"}
+    PATCH  /_sandbox/faults     change any of them while running; `hold_writes_after: k`
+                                 admits k more API writes and holds later ones
+                                 uncommitted until set back to null (then 503)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inkbox_sync.sandbox.app import Request, Response
 from inkbox_sync.sandbox.document import DocumentError, normalize
-from inkbox_sync.sandbox.faults import FaultInjector, RateLimiter
+from inkbox_sync.sandbox.faults import FaultInjector, RateLimiter, WriteGate
 from inkbox_sync.sandbox.reqlog import RequestLog
 from inkbox_sync.sandbox.store import Store
 from inkbox_sync.sandbox.validation import ErrorItem, error
@@ -30,6 +33,7 @@ class Knobs:
     latency_ms: float
     faults: FaultInjector
     limiter: RateLimiter
+    gate: WriteGate = field(default_factory=WriteGate)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -37,6 +41,8 @@ class Knobs:
             "fail_rate": self.faults.fail_rate,
             "seed": self.faults.seed,
             "rate_limit": self.limiter.limit,
+            "hold_writes_after": self.gate.limit,
+            "held": self.gate.held,
         }
 
 
@@ -76,7 +82,7 @@ class Control:
         errors = [
             error(["body", key], "Extra inputs are not permitted", "extra_forbidden")
             for key in body
-            if key not in ("latency_ms", "fail_rate", "seed", "rate_limit")
+            if key not in ("latency_ms", "fail_rate", "seed", "rate_limit", "hold_writes_after")
         ]
         latency = body.get("latency_ms", self.knobs.latency_ms)
         fail_rate = body.get("fail_rate", self.knobs.faults.fail_rate)
@@ -96,8 +102,19 @@ class Control:
             errors.append(
                 error(["body", "rate_limit"], "Input should be an integer >= 1", "value_error")
             )
+        hold = body.get("hold_writes_after", self.knobs.gate.limit)
+        if hold is not None and (not isinstance(hold, int) or isinstance(hold, bool) or hold < 0):
+            errors.append(
+                error(
+                    ["body", "hold_writes_after"],
+                    "Input should be an integer >= 0 or null",
+                    "value_error",
+                )
+            )
         if errors:
             return _invalid(errors)
+        if "hold_writes_after" in body:
+            self.knobs.gate.configure(hold)
         self.knobs.latency_ms = float(latency)
         self.knobs.faults.configure(float(fail_rate), seed)
         self.knobs.limiter.limit = rate_limit

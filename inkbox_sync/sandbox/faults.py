@@ -54,6 +54,44 @@ class FaultInjector:
         return "after_commit" if is_write and r < self.fail_rate / 2 else "before_commit"
 
 
+class WriteGate:
+    """A knob for crash tests: once set to k, admit the next k API writes and hold
+    every later one, uncommitted, until the knob is lifted; held writes are then
+    refused (503) without touching state.
+
+    A test can thus stop a client after exactly k committed writes, kill it
+    while it waits on write k+1, and know that write never happened.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.limit: int | None = None
+        self.admitted = 0
+        self.held = 0
+
+    def configure(self, limit: int | None) -> None:
+        with self._cond:
+            self.limit = limit
+            self.admitted = 0
+            self._cond.notify_all()
+
+    def enter(self) -> bool:
+        """True: go ahead with the write. False: it was held, then released; refuse it."""
+        with self._cond:
+            if self.limit is None:
+                return True
+            if self.admitted < self.limit:
+                self.admitted += 1
+                return True
+            self.held += 1
+            try:
+                while self.limit is not None:
+                    self._cond.wait()
+            finally:
+                self.held -= 1
+            return False
+
+
 @dataclass(frozen=True, slots=True)
 class RateDecision:
     allowed: bool

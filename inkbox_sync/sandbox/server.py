@@ -110,6 +110,7 @@ class SandboxServer:
 
     def stop(self) -> None:
         """Stop serving; with a state file, leave a complete snapshot and no journal."""
+        self.knobs.gate.configure(None)  # release held writes so their threads end
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.close_connections()
@@ -216,7 +217,12 @@ class _Frontend:
             )
         else:
             fault = self.knobs.faults.draw(request.is_write)
-            if fault == "before_commit":
+            if request.is_write and not self.knobs.gate.enter():
+                fault = None
+                response = Response(
+                    503, {"detail": "held by the sandbox's hold_writes_after knob, never committed"}
+                )
+            elif fault == "before_commit":
                 response = _injected()
             else:
                 response = self.app.handle(request)

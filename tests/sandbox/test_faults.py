@@ -101,7 +101,14 @@ def test_knobs_can_change_while_running() -> None:
     with SandboxServer(SandboxOptions(initial_state=empty())) as box, api(box) as client:
         assert client.get("/phone/numbers").status_code == 200
         knobs = set_faults(box.base_url, fail_rate=1.0, seed=1)
-        assert knobs == {"latency_ms": 0.0, "fail_rate": 1.0, "seed": 1, "rate_limit": 10_000}
+        assert knobs == {
+            "latency_ms": 0.0,
+            "fail_rate": 1.0,
+            "seed": 1,
+            "rate_limit": 10_000,
+            "hold_writes_after": None,
+            "held": 0,
+        }
         assert client.get("/phone/numbers").status_code == 500
         set_faults(box.base_url, fail_rate=0.0)
         assert client.get("/phone/numbers").status_code == 200
@@ -117,7 +124,14 @@ def faulty_process() -> Iterator[str]:
 
 def test_serve_options_reach_the_server(faulty_process: str) -> None:
     knobs = httpx.get(f"{faulty_process}/_sandbox/faults", trust_env=False).json()
-    assert knobs == {"latency_ms": 30.0, "fail_rate": 0.5, "seed": 7, "rate_limit": 1000}
+    assert knobs == {
+        "latency_ms": 30.0,
+        "fail_rate": 0.5,
+        "seed": 7,
+        "rate_limit": 1000,
+        "hold_writes_after": None,
+        "held": 0,
+    }
     with httpx.Client(headers={"X-API-Key": "sandbox-key"}, trust_env=False) as client:
         started = time.perf_counter()
         answers = [

@@ -72,6 +72,9 @@ class SandboxProcess:
     def set_faults(self, **knobs: Any) -> dict[str, Any]:
         return set_faults(self.base_url, **knobs)
 
+    def get_faults(self) -> dict[str, Any]:
+        return get_faults(self.base_url)
+
     # lifecycle
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM: a clean shutdown (final snapshot). Returns the exit code."""
@@ -262,8 +265,17 @@ def clear_requests(base_url: str) -> None:
     control_client().delete(f"{base_url}/_sandbox/requests").raise_for_status()
 
 
+def get_faults(base_url: str) -> dict[str, Any]:
+    """The knobs now, and `held`: API writes held by `hold_writes_after`."""
+    response = control_client().get(f"{base_url}/_sandbox/faults")
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
 def set_faults(base_url: str, **knobs: Any) -> dict[str, Any]:
-    """Change `latency_ms`, `fail_rate`, `seed`, `rate_limit` of a running sandbox."""
+    """Change `latency_ms`, `fail_rate`, `seed`, `rate_limit`, `hold_writes_after`
+    of a running sandbox."""
     response = control_client().patch(f"{base_url}/_sandbox/faults", json=knobs)
     response.raise_for_status()
     result: dict[str, Any] = response.json()
