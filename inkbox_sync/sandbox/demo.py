@@ -45,8 +45,11 @@ _NUMBERS: Final[list[tuple[str, str, str, str | None, str, str | None, str | Non
     ),
     (
         "billing-bot", "+14155550002", "local", "CA",
-        "webhook", None, "https://billing.example.com/inkbox/calls", "whitelist",
+        # blacklist: the examples switch it to whitelist, so the first plan shows a
+        # filter_mode flip made safe (pins before the flip, clean-up after it).
+        "webhook", None, "https://billing.example.com/inkbox/calls", "blacklist",
         [
+            ("block", "+18005550199", "active"),
             ("allow", "+14155550100", "active"),
             ("allow", "+14155550101", "active"),
             ("allow", "+16465550188", "paused"),
