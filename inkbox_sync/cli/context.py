@@ -23,9 +23,17 @@ class Endpoint:
 
     base_url: str
     api_key: str
+    #: How outputs name where live state came from; never holds a secret.
+    label: str = ""
 
     def __repr__(self) -> str:  # the key must never reach a log line or traceback
         return f"Endpoint(base_url={self.base_url!r}, api_key='***')"
+
+    @property
+    def source(self) -> str:
+        from inkbox_sync.client import redact_url
+
+        return self.label or redact_url(self.base_url)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ class GlobalOptions:
             from inkbox_sync.sandbox.embedded import EmbeddedSandbox
 
             with EmbeddedSandbox(self.sandbox) as box:
-                yield Endpoint(base_url=box.base_url, api_key=box.api_key)
+                label = f"the embedded sandbox ({self.sandbox})"
+                yield Endpoint(base_url=box.base_url, api_key=box.api_key, label=label)
             return
         file_cfg = read_config_file(CONFIG_PATH)
         api_key = self.api_key or file_cfg.get("api_key")

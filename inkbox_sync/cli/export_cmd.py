@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +17,9 @@ from inkbox_sync.cli.common import (
     write_atomic,
 )
 from inkbox_sync.cli.context import get_options
-from inkbox_sync.client import redact_url
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.export import export_by_agent, export_manifest
-from inkbox_sync.workflow import read_everything
+from inkbox_sync.workflow import read_everything, run_sync
 
 
 @click.command("export")
@@ -60,9 +58,9 @@ def command(
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         started = time.monotonic()
-        live = asyncio.run(read_everything(conn, wanted, ReadProgress("reading live state")))
+        live = run_sync(read_everything(conn, wanted, ReadProgress("reading live state")))
         report_stats(options, conn, time.monotonic() - started)
-        source = redact_url(endpoint.base_url)
+        source = endpoint.source
     missing = sorted(set(wanted) - set(live.numbers))
     if missing:
         raise ConfigError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -18,12 +17,11 @@ from inkbox_sync.cli.common import (
     write_atomic,
 )
 from inkbox_sync.cli.context import get_options
-from inkbox_sync.client import redact_url
 from inkbox_sync.errors import InkboxSyncError
 from inkbox_sync.manifest import load_manifests
 from inkbox_sync.plan_file import dump_json, to_document
 from inkbox_sync.render import render_markdown, render_text
-from inkbox_sync.workflow import read_and_plan
+from inkbox_sync.workflow import read_and_plan, run_sync
 
 
 @click.command("plan")
@@ -74,12 +72,12 @@ def command(
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         started = time.monotonic()
-        plan, _ = asyncio.run(
+        plan, _ = run_sync(
             read_and_plan(
                 conn, desired, targets=wanted, progress=ReadProgress("reading live state")
             )
         )
-        source = redact_url(endpoint.base_url)
+        source = endpoint.source
         report_stats(options, conn, time.monotonic() - started)
     if not plan.safety.verified:
         raise InkboxSyncError(
