@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import time
@@ -15,9 +14,9 @@ import click
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
 from inkbox_sync.client import RequestEvent
 from inkbox_sync.errors import ConfigError
+from inkbox_sync.manifest import normalize_e164
 from inkbox_sync.workflow import Connection
 
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _TARGET_OPTION_HELP = "Limit to this number (E.164); repeat for several."
 
 target_option = click.option(
@@ -26,11 +25,11 @@ target_option = click.option(
 
 
 def parse_targets(values: Sequence[str]) -> list[str]:
-    """`--target` values as E.164; spaces, dashes, dots and parentheses are ignored."""
+    """`--target` values as E.164, normalised the way manifests are."""
     parsed = []
     for value in values:
-        number = re.sub(r"[\s\-.()]", "", value)
-        if not _E164.match(number):
+        number = normalize_e164(value)
+        if number is None:
             raise ConfigError(f"--target {value!r} is not an E.164 number like +14155550100")
         parsed.append(number)
     return parsed
