@@ -1,7 +1,10 @@
 """Crash matrix: kill apply after write k, for every k; the next apply converges safely.
 
 The sandbox is told to commit exactly k writes and hold every later one
-uncommitted (`hold_writes_after`). Once apply is stuck on a held write, the
+uncommitted (`hold_writes_after`). The killed apply runs with --concurrency 1,
+so its only request in flight is the held one (with more, a write still on its
+way to the gate could commit after the release and race the re-run, which is
+concurrent applies, not a crash). Once apply is stuck on a held write, the
 test SIGKILLs it, releases the held requests (answered 503, never committed),
 and runs apply again. Across both runs the request log, replayed through the
 safety checker from the state before, must show every caller's verdict
@@ -75,7 +78,17 @@ def test_crash_after_every_write_converges_safely(tmp_path: Path) -> None:
             box.set_faults(hold_writes_after=k)
             env = {"INKBOX_BASE_URL": box.base_url, "INKBOX_API_KEY": box.api_key, "NO_COLOR": "1"}
             apply = subprocess.Popen(
-                [sys.executable, "-c", ENTRY, "apply", str(manifest), "--auto-approve", "--force"],
+                [
+                    sys.executable,
+                    "-c",
+                    ENTRY,
+                    "--concurrency",
+                    "1",
+                    "apply",
+                    str(manifest),
+                    "--auto-approve",
+                    "--force",
+                ],
                 env={**_base_env(), **env},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -112,7 +125,17 @@ def test_held_writes_are_never_committed(tmp_path: Path, k: int) -> None:
         box.set_faults(hold_writes_after=k)
         box.clear_requests()
         apply = subprocess.Popen(
-            [sys.executable, "-c", ENTRY, "apply", str(manifest), "--auto-approve", "--force"],
+            [
+                sys.executable,
+                "-c",
+                ENTRY,
+                "--concurrency",
+                "1",
+                "apply",
+                str(manifest),
+                "--auto-approve",
+                "--force",
+            ],
             env={**_base_env(), "INKBOX_BASE_URL": box.base_url, "INKBOX_API_KEY": box.api_key},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
