@@ -1,7 +1,7 @@
 """The I/O sequences behind `plan` and `apply`: read live state, plan, re-read, execute.
 
 Each function opens its own API client for one event loop; the CLI calls them
-with asyncio.run and does all the printing and asking in between.
+with `run_sync` (asyncio.run) and does all the printing and asking in between.
 """
 
 from __future__ import annotations
@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 
 from inkbox_sync.client import ClientStats, InkboxClient, RequestEvent
 from inkbox_sync.executor import ExecutionResult, StepCallback, execute
-from inkbox_sync.live import read_live_state
+from inkbox_sync.live import read_live_state, run_sync
 from inkbox_sync.model import DesiredState, LiveState
 from inkbox_sync.plan import NumberBasis, Plan, Step
 from inkbox_sync.planner import build_plan, fingerprint, rules_wanted
 
 Progress = Callable[[int, int], None]
+
+__all__ = [
+    "Connection",
+    "read_and_plan",
+    "read_everything",
+    "reread_basis",
+    "run_steps",
+    "run_sync",
+]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from inkbox_sync.plan import Plan, SafetyReport, Step
 from inkbox_sync.plan_file import load_json
 from inkbox_sync.render import render_text
 from inkbox_sync.safety import check_steps
-from inkbox_sync.workflow import Connection, read_and_plan, reread_basis, run_steps
+from inkbox_sync.workflow import Connection, read_and_plan, reread_basis, run_steps, run_sync
 
 #: How many done / not-done steps a failure report lists before summarising.
 _LISTED = 20
@@ -77,7 +76,7 @@ def command(
             plan, safety = _saved_plan(conn, plan_file, wanted)
         else:
             desired = load_manifests(list(paths))
-            plan, _ = asyncio.run(
+            plan, _ = run_sync(
                 read_and_plan(
                     conn, desired, targets=wanted, progress=ReadProgress("reading live state")
                 )
@@ -108,7 +107,7 @@ def _saved_plan(conn: Connection, path: Path, targets: list[str]) -> tuple[Plan,
             basis={n: b for n, b in plan.basis.items() if n in keep},
             numbers_checked=len(keep),
         )
-    live, stale = asyncio.run(
+    live, stale = run_sync(
         reread_basis(conn, dict(plan.basis), ReadProgress("re-reading live state"))
     )
     if stale:
@@ -152,7 +151,7 @@ def _execute(conn: Connection, plan: Plan) -> None:
         click.echo(f"[{finished:>{width}}/{total}] {step.describe()} ... {mark}")
 
     started = time.monotonic()
-    result = asyncio.run(run_steps(conn, plan.steps, on_step))
+    result = run_sync(run_steps(conn, plan.steps, on_step))
     elapsed = time.monotonic() - started
     if result.ok:
         adopted = (
