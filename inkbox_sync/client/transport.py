@@ -7,8 +7,10 @@ resource URLs or fields: those live in `inkbox_sync.client.api`.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random as _random
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +35,20 @@ from inkbox_sync.errors import (
 )
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _remember_sniffio_is_missing() -> None:
+    """httpcore 1.0 runs `import sniffio` several times per request (to tell asyncio
+    from trio); when sniffio is not installed (anyio 4.x no longer requires it),
+    each failed import searches sys.path again: ~60 us, 5 times a request. A
+    None in sys.modules makes the import fail at once, as the search would;
+    httpcore then assumes asyncio, which is what this client runs on."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_remember_sniffio_is_missing()
+
 
 #: Transport failures that may pass on retry. A create that failed this way
 #: may still have been committed; see `Transport.request`.
