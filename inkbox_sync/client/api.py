@@ -165,12 +165,15 @@ class InkboxClient:
         """
         path = f"{API}/phone/contact-rules"
         params = {"phone_number_id": phone_number_id} if phone_number_id else {}
-        items = await self._list_concurrent(path, params, on_page)
         out: dict[str, list[LiveRule]] = {}
-        for number_id, rule in _rules(items, path):
-            if number_id is None:
-                raise _malformed(path, f"rule {rule.id} has no phone_number_id")
-            out.setdefault(number_id, []).append(rule)
+
+        def take(items: list[JsonObject]) -> None:
+            for number_id, rule in _rules(items, path):
+                if number_id is None:
+                    raise _malformed(path, f"rule {rule.id} has no phone_number_id")
+                out.setdefault(number_id, []).append(rule)
+
+        await self._list_concurrent(path, params, on_page, take)
         return out
 
     async def get_rule(self, number_id: str, rule_id: str) -> LiveRule:
@@ -256,9 +259,18 @@ class InkboxClient:
         raise PermanentApiError(f"GET {path}: paging did not end after {MAX_PAGES} pages")
 
     async def _list_concurrent(
-        self, path: str, params: Mapping[str, str], on_page: Callable[[], None] | None
-    ) -> list[JsonObject]:
-        """Page with up to `concurrency` pages in flight, in offset order.
+        self,
+        path: str,
+        params: Mapping[str, str],
+        on_page: Callable[[], None] | None,
+        take: Callable[[list[JsonObject]], None],
+    ) -> None:
+        """Page with up to `concurrency` pages in flight; hand the items to `take`, page
+        by page in offset order, duplicates (by id) and pages past the end dropped.
+
+        Each page is handed over as soon as the pages before it are in, so the
+        caller's work on it overlaps the requests still in flight instead of
+        waiting for the last one.
 
         The first page comes alone: it tells the real page size (the server may
         clamp `limit`) and whether there is more. Then a sliding window keeps
@@ -273,19 +285,36 @@ class InkboxClient:
         if on_page:
             on_page()
         if not first.more:
-            return first.items
+            take(first.items)
+            return
         if first.bare or self.concurrency == 1:
             # Without paging metadata, offsets can't be trusted to be honoured:
             # only the sequential walk can tell when a bare list repeats itself.
-            return await self._list_sequential(path, params, first, on_page)
+            take(await self._list_sequential(path, params, first, on_page))
+            return
         step = first.step
-        pages: dict[int, list[JsonObject]] = {0: first.items}
+        pages: dict[int, list[JsonObject]] = {}  # read, not yet handed over
+        seen: set[object] = set()
+        handed = 0  # pages handed over: offsets 0 .. (handed - 1) * step
+
+        def hand_over(items: list[JsonObject]) -> None:
+            nonlocal handed
+            fresh = []
+            for item in items:
+                key = item.get("id")
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(item)
+            take(fresh)
+            handed += 1
+
+        hand_over(first.items)
         end: int | None = None  # offset of the last page, once a page says so
         next_offset = step
         in_flight: dict[asyncio.Task[_Page], int] = {}
         try:
             while True:
-                window = min(self.concurrency, 2 * len(pages))
+                window = min(self.concurrency, 2 * (handed + len(pages)))
                 while end is None and len(in_flight) < window:
                     if next_offset // step > MAX_PAGES:
                         raise PermanentApiError(
@@ -310,20 +339,12 @@ class InkboxClient:
                         if offset > end:
                             task.cancel()
                             del in_flight[task]
+                while handed * step in pages and (end is None or handed * step <= end):
+                    hand_over(pages.pop(handed * step))
         finally:
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
-        items: list[JsonObject] = []
-        seen: set[object] = set()
-        for offset in sorted(pages):
-            if end is not None and offset > end:
-                break
-            for item in pages[offset]:
-                if item.get("id") not in seen:
-                    seen.add(item.get("id"))
-                    items.append(item)
-        return items
 
 
 # -- parsing: JSON shapes of the contract -> model types --------------------------
@@ -407,21 +428,52 @@ def _number(item: JsonObject, path: str) -> LiveNumber:
 
 
 def _rules(items: list[JsonObject], path: str) -> Iterator[tuple[str | None, LiveRule]]:
-    """(phone_number_id, rule) for each live exact-number rule; deleted ones skipped."""
+    """(phone_number_id, rule) for each live exact-number rule; deleted ones skipped.
+
+    This runs once per rule of the fleet (100,000s), so the well-formed case is
+    checked inline; anything else goes through `_checked_rule`, which says
+    what is wrong. Action and status become the model's own constants, so the
+    decoded JSON strings are freed.
+    """
     for item in items:
-        if item.get("status") == "deleted":
+        status = item.get("status")
+        if status == "deleted":
             continue
         if item.get("match_type", "exact_number") != "exact_number":
             continue  # no other match type exists in this contract; never manage one
-        action: Action = _choice(item, "action", ACTIONS, path)
-        status: RuleStatus = _choice(item, "status", RULE_STATUSES, path)
-        rule = LiveRule(
-            id=_str(item, "id", path),
-            target=_str(item, "match_target", path),
-            action=action,
-            status=status,
+        rule_id = item.get("id")
+        target = item.get("match_target")
+        number_id = item.get("phone_number_id")
+        raw_action = item.get("action")
+        action: Action | None = (
+            "allow" if raw_action == "allow" else "block" if raw_action == "block" else None
         )
-        yield _opt_str(item, "phone_number_id", path), rule
+        rule_status: RuleStatus | None = (
+            "active" if status == "active" else "paused" if status == "paused" else None
+        )
+        if (
+            action is None
+            or rule_status is None
+            or type(rule_id) is not str
+            or type(target) is not str
+            or (number_id is not None and type(number_id) is not str)
+        ):
+            yield _checked_rule(item, path)
+            continue
+        yield number_id, LiveRule(rule_id, target, action, rule_status)
+
+
+def _checked_rule(item: JsonObject, path: str) -> tuple[str | None, LiveRule]:
+    """`_rules` for one item, field by field: raises on the first malformed one."""
+    action: Action = _choice(item, "action", ACTIONS, path)
+    status: RuleStatus = _choice(item, "status", RULE_STATUSES, path)
+    rule = LiveRule(
+        id=_str(item, "id", path),
+        target=_str(item, "match_target", path),
+        action=action,
+        status=status,
+    )
+    return _opt_str(item, "phone_number_id", path), rule
 
 
 def _one_rule(data: object, path: str) -> LiveRule:
