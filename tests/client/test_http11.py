@@ -1,0 +1,259 @@
+"""The lean HTTP/1.1 transport: framing, keep-alive, and failures as httpx exceptions.
+
+Each test runs a loopback server that reads one request at a time and answers
+with scripted raw bytes, so every framing case is exactly what goes on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from inkbox_sync.client import InkboxClient
+from inkbox_sync.client.http11 import Http11Transport
+
+Answer = Callable[[int, bytes], bytes | None]  # (request number, raw request) -> raw answer
+
+
+def ok(body: bytes, *headers: str) -> bytes:
+    head = "".join(f"{h}\r\n" for h in headers)
+    return b"HTTP/1.1 200 OK\r\n" + head.encode() + b"content-length: %d\r\n\r\n" % len(body) + body
+
+
+async def serve(answer: Answer) -> tuple[asyncio.Server, list[bytes], list[int]]:
+    """Requests seen (head and body) and, per request, which connection it came on."""
+    seen: list[bytes] = []
+    conns: list[int] = []
+    opened = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal opened
+        opened += 1
+        me = opened
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                raw = head + (await reader.readexactly(length) if length else b"")
+                seen.append(raw)
+                conns.append(me)
+                out = answer(len(seen), raw)
+                if out is None:
+                    return  # close without answering
+                writer.write(out)
+                await writer.drain()
+                if b"connection: close" in out.lower():
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, seen, conns
+
+
+def exchange(
+    answer: Answer, *requests: tuple[str, str, bytes | None], timeout: float = 5.0
+) -> tuple[list[httpx.Response | Exception], list[bytes], list[int]]:
+    async def go() -> tuple[list[httpx.Response | Exception], list[bytes], list[int]]:
+        server, seen, conns = await serve(answer)
+        port = server.sockets[0].getsockname()[1]
+        out: list[httpx.Response | Exception] = []
+        async with (
+            server,
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", transport=Http11Transport(), timeout=timeout
+            ) as client,
+        ):
+            for method, path, body in requests:
+                try:
+                    out.append(await client.request(method, path, content=body))
+                except httpx.HTTPError as exc:
+                    out.append(exc)
+        return out, seen, conns
+
+    return asyncio.run(go())
+
+
+def test_content_length_answers_share_one_keep_alive_connection() -> None:
+    got, seen, conns = exchange(
+        lambda n, raw: ok(b'{"n": %d}' % n, "content-type: application/json"),
+        ("GET", "/a?x=1&y=%2B1", None),
+        ("POST", "/b", b'{"k": "v"}'),
+        ("GET", "/c", None),
+    )
+    assert [r.json() for r in got if isinstance(r, httpx.Response)] == [
+        {"n": 1},
+        {"n": 2},
+        {"n": 3},
+    ]
+    assert conns == [1, 1, 1]
+    assert seen[0].startswith(b"GET /a?x=1&y=%2B1 HTTP/1.1\r\n")
+    assert b"\r\nhost: 127.0.0.1:" in seen[0].lower()
+    assert seen[1].endswith(b'\r\n\r\n{"k": "v"}')
+    assert b"content-length: 10\r\n" in seen[1].lower()
+
+
+def test_chunked_answer_with_trailers() -> None:
+    body = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+    body += b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nx-trailer: 1\r\n\r\n"
+    got, _, conns = exchange(lambda n, raw: body, ("GET", "/", None), ("GET", "/", None))
+    assert [r.text for r in got if isinstance(r, httpx.Response)] == ["hello, world"] * 2
+    assert conns == [1, 1]
+
+
+def test_connection_close_and_read_to_end_are_not_reused() -> None:
+    def answer(n: int, raw: bytes) -> bytes:
+        if n == 1:
+            return ok(b"one", "connection: close")
+        return b"HTTP/1.0 200 OK\r\nconnection: close\r\n\r\nuntil the end"
+
+    got, _, conns = exchange(answer, ("GET", "/", None), ("GET", "/", None), ("GET", "/", None))
+    assert [r.text for r in got if isinstance(r, httpx.Response)] == [
+        "one",
+        "until the end",
+        "until the end",
+    ]
+    assert conns == [1, 2, 3]
+
+
+def test_gzip_is_decoded_and_interim_answers_skipped() -> None:
+    packed = gzip.compress(b'{"ok": true}')
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+    got, _, _ = exchange(
+        lambda n, raw: interim + ok(packed, "content-encoding: gzip"), ("GET", "/", None)
+    )
+    response = got[0]
+    assert isinstance(response, httpx.Response)
+    assert response.json() == {"ok": True}
+
+
+def test_no_content_has_no_body_and_keeps_the_connection() -> None:
+    got, _, conns = exchange(
+        lambda n, raw: b"HTTP/1.1 204 No Content\r\n\r\n" if n == 1 else ok(b"x"),
+        ("DELETE", "/r", None),
+        ("GET", "/", None),
+    )
+    assert [r.status_code for r in got if isinstance(r, httpx.Response)] == [204, 200]
+    assert conns == [1, 1]
+
+
+def test_stale_connection_after_server_side_close_gets_a_fresh_one() -> None:
+    def answer(n: int, raw: bytes) -> bytes:
+        return ok(b"x", "connection: keep-alive")
+
+    async def go() -> list[int]:
+        writers: list[asyncio.StreamWriter] = []
+        conns: list[int] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writers.append(writer)
+            me = len(writers)
+            try:
+                while True:
+                    await reader.readuntil(b"\r\n\r\n")
+                    conns.append(me)
+                    writer.write(answer(len(conns), b""))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with (
+            server,
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", transport=Http11Transport()
+            ) as client,
+        ):
+            await client.get("/")
+            writers[0].close()  # the server ends the idle keep-alive connection
+            await asyncio.sleep(0.05)  # its FIN reaches the client's idle connection
+            await client.get("/")
+            return conns
+
+    assert asyncio.run(go()) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"",  # the connection closes without an answer (the stale keep-alive race)
+        b"SSH-2.0-OpenSSH_9.6\r\n\r\n",  # not HTTP
+        b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\n",
+    ],
+)
+def test_broken_answers_are_remote_protocol_errors(answer: bytes) -> None:
+    got, _, _ = exchange(lambda n, raw: answer or None, ("GET", "/", None))
+    assert isinstance(got[0], httpx.RemoteProtocolError), got[0]
+
+
+def test_read_timeout_and_refused_connection() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(1)
+        writer.close()
+
+    async def go() -> tuple[httpx.ReadTimeout, httpx.ConnectError]:
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport = Http11Transport()
+        async with server, httpx.AsyncClient(transport=transport, timeout=0.05) as client:
+            with pytest.raises(httpx.ReadTimeout) as timed_out:
+                await client.get(f"http://127.0.0.1:{port}/")
+        server.close()
+        await server.wait_closed()
+        async with httpx.AsyncClient(transport=transport) as client:
+            with pytest.raises(httpx.ConnectError) as refused:
+                await client.get(f"http://127.0.0.1:{port}/")
+        return timed_out.value, refused.value
+
+    timed_out, refused = asyncio.run(go())
+    assert timed_out.request.url.path == "/"
+    assert refused.request.url.path == "/"
+
+
+def test_line_breaks_in_headers_are_refused_before_sending() -> None:
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=Http11Transport()) as client:
+            request = client.build_request("GET", "http://127.0.0.1:9/")
+            request.headers["x-evil"] = "a\r\nx-injected: 1"
+            await client.send(request)
+
+    with pytest.raises(httpx.LocalProtocolError):
+        asyncio.run(go())
+
+
+def test_the_client_uses_it_unless_a_proxy_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    def transport_of(client: InkboxClient) -> object:
+        return client._t._http._transport
+
+    async def go() -> tuple[object, object]:
+        async with InkboxClient("https://inkbox.example", "k") as direct:
+            monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+            async with InkboxClient("https://inkbox.example", "k") as proxied:
+                return transport_of(direct), transport_of(proxied)
+
+    direct, proxied = asyncio.run(go())
+    assert isinstance(direct, Http11Transport)
+    assert not isinstance(proxied, Http11Transport)
