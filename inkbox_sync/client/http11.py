@@ -82,7 +82,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
         try:
             try:
                 conn.writer.write(payload)
-                await _within(conn.writer.drain(), timeout.get("write"))
+                if conn.writer.transport.get_write_buffer_size():  # else drain() has no wait
+                    await _within(conn.writer.drain(), timeout.get("write"))
             except (OSError, TimeoutError) as exc:
                 raise _mapped(exc, httpx.WriteError, httpx.WriteTimeout, request) from exc
             try:

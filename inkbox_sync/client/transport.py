@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from urllib.request import getproxies
 
 import httpx
@@ -50,6 +50,33 @@ def _remember_sniffio_is_missing() -> None:
 
 
 _remember_sniffio_is_missing()
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing: see `_ApiClient`."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _ApiClient(httpx.AsyncClient):
+    """An httpx.AsyncClient without cookies.
+
+    Every request carries the API key; the API has no use for cookies, and
+    httpx's cookie handling (it builds urllib request and response objects to
+    offer each response to the jar) cost ~0.15 ms of CPU per response, about a
+    tenth of a request's whole cost in the client.
+    """
+
+    _jar = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("this client keeps no cookies")
 
 
 def _environment_proxies() -> bool:
@@ -237,8 +264,9 @@ class Transport:
             # httpx's own transport (httpcore) costs ~1 ms of CPU a request; see http11.py.
             # With a proxy configured, keep httpx's: only it honours HTTP(S)_PROXY.
             transport = Http11Transport(max_idle=concurrency)
-        self._http = httpx.AsyncClient(
-            base_url=check_base_url(base_url),
+        self._base_url = check_base_url(base_url)
+        self._http = _ApiClient(
+            base_url=self._base_url,
             headers={
                 "X-API-Key": api_key,
                 "Accept": "application/json",
@@ -335,9 +363,14 @@ class Transport:
             self.stats.requests[method] += 1
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method, path, params=dict(params) if params else None, json=json
+                # The whole URL as one string: httpx parses it once, instead of
+                # parsing the path, merging it into base_url and merging params.
+                url = (
+                    self._base_url
+                    + path
+                    + (f"?{urlencode(params, quote_via=quote)}" if params else "")
                 )
+                response = await self._http.request(method, url, json=json)
             except _RETRYABLE_EXC as exc:
                 self._emit(method, path, params, None, started, attempt, type(exc).__name__)
                 return type(exc).__name__
