@@ -18,6 +18,22 @@ EPOCH_THRESHOLD = 1e9
 #: one-second window rather than stalling for an unknown time.
 DEFAULT_WINDOW = 1.0
 
+#: Two answers whose windows end this close together (seconds) describe the same
+#: window: a Reset in seconds-from-now moves with each answer's arrival time.
+SAME_WINDOW = 0.25
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by lower-case name from any Mapping, in any case (httpx.Headers, which
+    ignores case itself, answers the first lookup; a plain dict may need the scan)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
@@ -38,7 +54,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
-    raw = headers.get(name)
+    raw = _get(headers, name)
     if raw is None:
         return None
     try:
@@ -50,10 +66,16 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
 class RateLimitPacer:
     """Estimates how many requests the current window still allows.
 
-    The estimate is the Remaining of the newest answered request, less the
-    requests sent after it (they are in flight and not yet counted in that
-    answer). Responses arriving out of order are ignored if older than the one
-    already seen, so a late stale Remaining cannot raise or lower the estimate.
+    Within one window a server's Remaining only goes down, so the estimate is
+    the lowest Remaining any answer reported for the current window (answers
+    arrive out of order: the lowest is the most recent count), less every
+    request still unanswered. Those sent after the lowest answer are not in its
+    count; those sent before it usually are, but a server need not count
+    requests in the order they were sent (concurrent requests overtake each
+    other), so they are subtracted too: counting one twice costs at most
+    `concurrency - 1` requests of a window, not counting it costs a 429 and
+    its Retry-After. An answer whose window ends later starts a new window; one
+    whose window ended, or ends earlier than the current one, says nothing.
     When the estimate reaches 0, sends wait until the window's Reset; once it
     passes, the estimate is forgotten until the next response reports one.
 
@@ -64,16 +86,21 @@ class RateLimitPacer:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._sent = 0  # sequence number of the next send
-        self._seen_seq = -1  # newest send whose answer reported Remaining
         self._remaining: float | None = None
         self._reset_at: float | None = None
         self._paused_until = 0.0  # from a 429's Retry-After: everyone waits
+        self._unanswered: set[int] = set()  # sends with no answer yet
 
     def sent(self) -> int:
-        """Record a send; returns its sequence number for `observe`."""
+        """Record a send; returns its sequence number for `observe` / `settled`."""
         seq = self._sent
         self._sent += 1
+        self._unanswered.add(seq)
         return seq
+
+    def settled(self, seq: int) -> None:
+        """Send `seq` ended without an answer to observe (a transport failure)."""
+        self._unanswered.discard(seq)
 
     def delay(self) -> float:
         """Seconds to wait before the next send may go (0 = go now)."""
@@ -87,27 +114,32 @@ class RateLimitPacer:
             self._remaining = None
             self._reset_at = None
             return 0.0
-        in_flight_after = self._sent - (self._seen_seq + 1)
-        if self._remaining - in_flight_after > 0:
+        if self._remaining - len(self._unanswered) > 0:
             return 0.0
         return self._reset_at - now
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         """Take X-RateLimit-Remaining/Reset from the answer to send `seq`."""
-        headers = {k.lower(): v for k, v in headers.items()}  # any Mapping, any case
+        self._unanswered.discard(seq)
         remaining = _number(headers, "x-ratelimit-remaining")
-        if remaining is None or seq < self._seen_seq:
+        if remaining is None:
             return
         now = self._clock()
         reset = _number(headers, "x-ratelimit-reset")
-        self._seen_seq = seq
-        self._remaining = remaining
         if reset is None:
-            self._reset_at = now + DEFAULT_WINDOW
+            reset_at = now + DEFAULT_WINDOW
         elif reset > EPOCH_THRESHOLD:
-            self._reset_at = reset
+            reset_at = reset
         else:
-            self._reset_at = now + reset
+            reset_at = now + reset
+        if reset_at <= now:
+            return  # that window is over
+        current = self._reset_at
+        if current is None or self._remaining is None or reset_at > current + SAME_WINDOW:
+            self._remaining, self._reset_at = remaining, reset_at  # a new window
+        elif reset_at >= current - SAME_WINDOW:
+            self._remaining = min(self._remaining, remaining)  # the same window
+        # else: an answer from an earlier window, arriving late
 
     def pause_for(self, seconds: float) -> None:
         """A 429 said to wait: hold every send, not just the one that was refused."""

@@ -372,13 +372,18 @@ class Transport:
                 )
                 response = await self._http.request(method, url, json=json)
             except _RETRYABLE_EXC as exc:
+                self._pacer.settled(seq)
                 self._emit(method, path, params, None, started, attempt, type(exc).__name__)
                 return type(exc).__name__
             except httpx.HTTPError as exc:
+                self._pacer.settled(seq)
                 # Not transient (a bad URL, a protocol error on our side): report it
                 # by class only; its text may quote the URL.
                 self._emit(method, path, params, None, started, attempt, type(exc).__name__)
                 raise PermanentApiError(f"{method} {path}: {type(exc).__name__}") from None
+            except BaseException:
+                self._pacer.settled(seq)  # cancelled, or a bug: no longer in flight
+                raise
             self._pacer.observe(seq, response.headers)
             self.stats.bytes_sent += len(response.request.content)
             self.stats.bytes_received += len(response.content)

@@ -59,6 +59,42 @@ def test_stale_answers_do_not_override_newer_ones() -> None:
     assert pacer.delay() == 1
 
 
+def test_a_late_answer_with_a_lower_remaining_lowers_the_estimate() -> None:
+    # The server counted `old` after `new` (concurrent requests overtake each
+    # other): old's answer, though older, has the most recent count.
+    ft = FakeTime(T0)
+    pacer = RateLimitPacer(ft.clock)
+    old, new = pacer.sent(), pacer.sent()
+    pacer.sent()  # still unanswered
+    pacer.observe(new, headers(3, 1))
+    pacer.observe(old, headers(2, 1))
+    assert pacer.delay() == 0  # 2 - 1 unanswered = 1 left
+    pacer.sent()
+    assert pacer.delay() == 1
+
+
+def test_unanswered_requests_sent_before_the_answer_still_count() -> None:
+    ft = FakeTime(T0)
+    pacer = RateLimitPacer(ft.clock)
+    early, late = pacer.sent(), pacer.sent()
+    pacer.observe(late, headers(1, 1))  # early may not be in that count yet
+    assert pacer.delay() == 1
+    pacer.settled(early)  # it failed without an answer: no longer in flight
+    assert pacer.delay() == 0
+
+
+def test_a_later_window_replaces_an_earlier_one_and_never_the_reverse() -> None:
+    ft = FakeTime(T0)
+    pacer = RateLimitPacer(ft.clock)
+    a, b, c = pacer.sent(), pacer.sent(), pacer.sent()
+    pacer.observe(a, headers(0, T0 + 1))
+    assert pacer.delay() == 1
+    pacer.observe(b, headers(9, T0 + 2))  # the next window's count
+    assert pacer.delay() == 0
+    pacer.observe(c, headers(0, T0 + 1))  # the earlier window's, arriving late
+    assert pacer.delay() == 0
+
+
 def test_no_headers_no_pacing() -> None:
     pacer = RateLimitPacer(FakeTime(T0).clock)
     pacer.observe(pacer.sent(), {})
