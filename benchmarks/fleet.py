@@ -278,11 +278,13 @@ class Run:
     requests: dict[str, int]
     rate_limited: int  # 429s in the sandbox's log
     api_s: float | None  # the span the command's -v line reports
+    load_before: float | None  # 1-minute load average when it started: is the machine quiet?
     stdout: str = field(repr=False)
     stderr: str = field(repr=False)
     floor_requests: int = 0
     floor_s: float = 0.0
     api_floor_s: float = 0.0
+    all_wall_s: list[float] = field(default_factory=list)  # every repetition, sorted
 
     @property
     def total_requests(self) -> int:
@@ -302,6 +304,7 @@ class Run:
         return {
             "exit_code": self.exit_code,
             "wall_s": round(self.wall_s, 3),
+            "all_wall_s": [round(w, 3) for w in self.all_wall_s],
             "api_s": self.api_s,
             "requests": self.requests,
             "total_requests": self.total_requests,
@@ -314,6 +317,7 @@ class Run:
             "cpu_s": round(self.cpu_s, 3),
             "peak_rss_mb": round(self.peak_mb, 1),
             "sandbox_cpu_s": round(self.sandbox_cpu_s, 3),
+            "loadavg_before": self.load_before,
         }
 
 
@@ -327,6 +331,7 @@ def run_cli(name: str, box: Sandbox, launcher: Launcher, args: list[str], concur
     }
     command = [*cli_command(), "-v", "--concurrency", str(concurrency), *args]
     box.clear_log()
+    load = _loadavg()
     sandbox_cpu = box.cpu_seconds()
     done = launcher.run(command, env)
     sandbox_cpu = box.cpu_seconds() - sandbox_cpu
@@ -345,6 +350,7 @@ def run_cli(name: str, box: Sandbox, launcher: Launcher, args: list[str], concur
         requests=dict(sorted(by_method.items())),
         rate_limited=sum(1 for entry in log if entry["status"] == 429),
         api_s=float(stats.group(3)) if stats else None,
+        load_before=load,
         stdout=done.stdout,
         stderr=done.stderr,
     )
@@ -359,7 +365,7 @@ def expect(run: Run, codes: tuple[int, ...]) -> None:
 # -- is the sandbox the bottleneck? ---------------------------------------------------
 
 
-def probe_sandbox(box: Sandbox, number_id: str, concurrency: int, per_kind: int) -> dict[str, Any]:
+def probe_sandbox(base_url: str, number_id: str, concurrency: int, per_kind: int) -> dict[str, Any]:
     """Requests a second that trivial clients reach with `concurrency` requests in flight:
     httpx (as inkbox-sync uses it), and raw asyncio sockets (no client overhead to
     speak of), so a shortfall can be told apart: the sandbox's, or the client's."""
@@ -379,7 +385,7 @@ def probe_sandbox(box: Sandbox, number_id: str, concurrency: int, per_kind: int)
     for client in ("httpx", "raw"):
         for kind, (method, path, body) in kinds.items():
             drive = _drive_httpx if client == "httpx" else _drive_raw
-            rate = asyncio.run(drive(box.base_url, concurrency, per_kind, method, path, body))
+            rate = asyncio.run(drive(base_url, concurrency, per_kind, method, path, body))
             out.setdefault(client, {})[kind] = rate
     return out
 
@@ -514,6 +520,7 @@ def machine() -> dict[str, Any]:
         else os.cpu_count(),
         "cpu": model,
         "python": platform.python_version(),
+        "loadavg_at_start": _loadavg(),
         "platform": platform.platform(),
     }
 
@@ -546,9 +553,20 @@ def main() -> None:
         "--rate-limit", type=int, default=300, help="requests/s for the rate-limited runs (0: skip)"
     )
     parser.add_argument("--probe-requests", type=int, default=800, help="per kind of probe")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each short command (the median is shown); the creating applies run once",
+    )
     parser.add_argument("--json", default="fleet.json", help="where to write the figures")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    parser.add_argument("--probe-child", help=argparse.SUPPRESS)  # child mode: the probe
     args = parser.parse_args()
+    if args.probe_child:
+        base_url, number_id, concurrency, total = json.loads(args.probe_child)
+        print(json.dumps(probe_sandbox(base_url, number_id, concurrency, total)))
+        return
     launcher = Launcher()  # first, while this process is small
     try:
         results, runs = run_all(args, launcher)
@@ -604,7 +622,18 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
         box = Sandbox(args.latency_ms)
         try:
             box.put_state(same)
-            probe = probe_sandbox(box, same["numbers"][0]["id"], conc, args.probe_requests)
+            # In a fresh process: this one's heap (the fleet's documents) would make
+            # the probe's own garbage collections part of the figure.
+            child = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--probe-child",
+                json.dumps([box.base_url, same["numbers"][0]["id"], conc, args.probe_requests]),
+            ]
+            done = launcher.run(child, dict(os.environ))
+            if done.exit_code:
+                raise SystemExit(f"sandbox probe failed: {done.stderr}")
+            probe = json.loads(done.stdout)
             ceiling = conc / latency if latency else math.inf
             results["sandbox_probe"] = {
                 "requests_per_s": {
@@ -633,15 +662,30 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
                 codes: tuple[int, ...],
                 floor_requests: int,
                 api_floor_requests: int,
+                repeat: int = args.repeat,
             ) -> Run:
-                box.put_state(state)
-                run = run_cli(name, box, launcher, cli, conc)
-                expect(run, codes)
+                """The median of `repeat` runs by wall time, each from `state`."""
+                tries = []
+                for _ in range(repeat):
+                    box.put_state(state)
+                    tries.append(run_cli(name, box, launcher, cli, conc))
+                    expect(tries[-1], codes)
+                tries.sort(key=lambda r: r.wall_s)
+                run = tries[len(tries) // 2]
+                run.all_wall_s = [t.wall_s for t in tries]
                 run.floor_requests = floor_requests
                 run.floor_s = floor_requests * latency / conc
                 run.api_floor_s = api_floor_requests * latency / conc
                 runs.append(run)
-                print(f"  {name}: {run.wall_s:.2f} s", flush=True)
+                print(
+                    f"  {name}: {run.wall_s:.2f} s"
+                    + (
+                        f" (median of {', '.join(f'{w:.2f}' for w in run.all_wall_s)})"
+                        if repeat > 1
+                        else ""
+                    ),
+                    flush=True,
+                )
                 return run
 
             plan_args = ["plan", str(root), "--detailed-exitcode"]
@@ -656,6 +700,7 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
                 (0,),
                 reads(short) + creations,
                 creations,  # -v times apply's write phase
+                repeat=1,
             )
             writes = run.total_requests - run.requests.get("GET", 0)
             if writes != creations:
@@ -684,6 +729,7 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
                     (0,),
                     reads(short) + creations,
                     creations,
+                    repeat=1,
                 )
         finally:
             box.stop()
@@ -694,6 +740,25 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
 
 
 def report(results: dict[str, Any], runs: list[Run]) -> None:
+    info = results["machine"]
+    print()
+    print(
+        f"{results['command']}\n"
+        f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
+        f"load average at start {info['loadavg_at_start']}\n"
+        f"fleet: {results['fleet']['numbers']:,} numbers x {results['fleet']['rules_per_number']} "
+        f"rules; latency {results['latency_ms']:g} ms; concurrency {results['concurrency']}; "
+        f"page {results['page_limit']}"
+    )
+    probe = results["sandbox_probe"]
+    ceiling = probe["ceiling_requests_per_s"]
+    print(f"sandbox probe (trivial clients, ceiling concurrency / latency = {ceiling:.0f} req/s):")
+    for client, kinds in probe["requests_per_s"].items():
+        what = "httpx client" if client == "httpx" else "raw asyncio sockets"
+        print(
+            f"  {what:<20} "
+            + ", ".join(f"{k} {v:.0f} req/s ({v / ceiling:.0%})" for k, v in kinds.items())
+        )
     print()
     print(table(runs))
     print()
@@ -704,6 +769,7 @@ def report(results: dict[str, Any], runs: list[Run]) -> None:
         "CPU, peak MB: the inkbox-sync process (os.wait4). sbx CPU: the sandbox over the same run."
     )
     print(f"plan (10% changed): {results.get('plan_changed_summary')}")
+    print(f"apply (creations) printed {results.get('apply_output_lines')} lines")
     print(f"plan after apply: {results['plan_after_apply']}")
     if "micro" in results:
         m = results["micro"]
@@ -717,12 +783,71 @@ def report(results: dict[str, Any], runs: list[Run]) -> None:
             f"loading and validating {load['rules']:,} rules: {load['seconds']:.2f} s "
             f"(best of 3), peak {load['peak_rss_mb']:.0f} MB"
         )
+    print()
+    print("targets (design section 5):")
+    for target, figure, met in verdicts(results):
+        print(f"  {'met   ' if met else 'MISSED'}  {target}: {figure}")
 
 
 def _summary(plan_text: str) -> str:
-    """The plan's summary line (its last line)."""
-    lines = [line for line in plan_text.strip().splitlines() if line.strip()]
+    """The plan's summary line ("Plan: ... API writes.")."""
+    lines = [line for line in plan_text.splitlines() if line.startswith("Plan:")]
     return lines[-1] if lines else ""
+
+
+def _loadavg() -> float | None:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def verdicts(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, the figure, met?) for design section 5's targets."""
+    cmds = results["commands"]
+    out: list[tuple[str, str, bool | None]] = []
+    plan = cmds.get("plan (no change)")
+    if plan:
+        out.append(
+            (
+                "no-change plan within 1.5x of its floor (API phase)",
+                f"{plan['api_ratio_to_floor']:.2f}x (whole process: {plan['ratio_to_floor']:.2f}x)",
+                plan["api_ratio_to_floor"] <= 1.5,
+            )
+        )
+    apply = next((v for k, v in cmds.items() if k.endswith("creations)")), None)
+    if apply:
+        out.append(
+            (
+                "creating apply within 1.5x of its floor (whole process, reads + writes)",
+                f"{apply['ratio_to_floor']:.2f}x (writes alone: {apply['api_ratio_to_floor']:.2f}x)",
+                apply["ratio_to_floor"] <= 1.5,
+            )
+        )
+    same = cmds.get("apply (no change)")
+    if same:
+        writes = same["total_requests"] - same["requests"].get("GET", 0)
+        out.append(("no-change apply makes zero writes", f"{writes} writes", writes == 0))
+    micro = results.get("micro")
+    if micro:
+        cpu = micro["plan_pure"]["all_changed"]["cpu_s"]
+        rules = f"{micro['plan_pure']['rules']:,}"
+        out.append((f"planning {rules} rules under 1 s of CPU", f"{cpu:.2f} s", cpu < 1))
+        load = micro["load_manifest"]["seconds"]
+        rules = f"{micro['load_manifest']['rules']:,}"
+        out.append((f"loading {rules} rules under 3 s", f"{load:.2f} s", load < 3))
+    peaks = [c["peak_rss_mb"] for c in cmds.values()]
+    if micro:
+        peaks += [micro["plan_pure"]["peak_rss_mb"], micro["load_manifest"]["peak_rss_mb"]]
+    out.append(("peak memory under 500 MB", f"{max(peaks):.0f} MB", max(peaks) < 500))
+    limited = {k: v for k, v in cmds.items() if "req/s" in k}
+    if limited:
+        shown = ", ".join(
+            f"{k}: {v['rate_limited_429']} 429s, exit {v['exit_code']}" for k, v in limited.items()
+        )
+        ok = all(v["exit_code"] == 0 for v in limited.values())
+        out.append(("rate-limited plan and apply finish, few 429s", shown, ok))
+    return out
 
 
 if __name__ == "__main__":
