@@ -323,6 +323,9 @@ class InkboxClient:
                     task = asyncio.ensure_future(self._page(path, params, next_offset, step))
                     in_flight[task] = next_offset
                     next_offset += step
+                # Only now, with the window full again, the CPU work on what came in.
+                while handed * step in pages and (end is None or handed * step <= end):
+                    hand_over(pages.pop(handed * step))
                 if not in_flight:
                     break
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -339,8 +342,6 @@ class InkboxClient:
                         if offset > end:
                             task.cancel()
                             del in_flight[task]
-                while handed * step in pages and (end is None or handed * step <= end):
-                    hand_over(pages.pop(handed * step))
         finally:
             for task in in_flight:
                 task.cancel()
@@ -366,7 +367,9 @@ def _items(data: object, path: str) -> list[JsonObject]:
         data = data["items"]
     if not isinstance(data, list):
         raise _malformed(path, "expected a list or {'items': [...]}")
-    return [_obj(item, path) for item in data]
+    if all(isinstance(item, dict) for item in data):
+        return cast(list[JsonObject], data)
+    return [_obj(item, path) for item in data]  # raises, naming what is not an object
 
 
 def _interpret(data: object, requested: int, path: str) -> _Page:
