@@ -1,21 +1,26 @@
 """Fleet benchmark: plan, apply and export of 1,000 numbers x 100 rules against the sandbox.
 
     python benchmarks/fleet.py [--numbers 1000] [--rules 100] [--latency-ms 20]
-                               [--concurrency 8] [--rate-limit 300] [--json fleet.json]
+                               [--concurrency 8] [--rate-limit 300] [--repeat 3]
+                               [--json fleet.json] [--no-micro]
+
+The README's Benchmarks section shows one run and how to read it.
 
 What it does (design section 5):
 1. Starts `inkbox-sync sandbox serve --latency-ms L` in its own process, state in
    memory (no --state: persistence is not part of what is measured), so the
    sandbox's CPU is never counted as the client's.
-2. Checks that the sandbox is not the bottleneck: a trivial httpx client with
-   `concurrency` requests in flight must reach about concurrency / latency
-   requests a second (GET one number, GET a 200-rule page, POST a rule).
+2. Checks that the sandbox is not the bottleneck: trivial clients (httpx, and
+   raw asyncio sockets) with `concurrency` requests in flight, in a fresh
+   process, must reach about concurrency / latency requests a second (GET one
+   number, GET a 200-rule page, POST a rule).
 3. Writes the manifests (benchmarks/load_manifest.py's generator: 1,000 numbers
    over 10 files, two shared policies, a third of the mapping rules paused),
    seeds live state to match through PUT /_sandbox/state, then runs each
    command as a subprocess of the real CLI: plan with no change, plan with 10%
    of the rules changed (action flipped), apply of 10% missing rules (10,000
-   creations at the defaults), apply with no change, export. After the apply a
+   creations at the defaults), apply with no change, export. Short commands run
+   `--repeat` times (the median by wall time is shown); after the apply a
    second plan must be empty; it is printed.
 4. Repeats plan and apply against a rate-limited sandbox (`--rate-limit N`
    requests a second), counting the 429s.
@@ -25,8 +30,10 @@ Figures per command: wall seconds of the whole process (start to exit), the
 API phase as the command's own `-v` line reports it, requests by method (from
 the sandbox's request log), the floor (fewest requests the contract allows x
 latency / concurrency) and the ratios to it, CPU seconds (user + system) and
-peak RSS of the inkbox-sync process (from os.wait4), and the sandbox's CPU
-seconds over the same run. It prints a table and writes the figures as JSON.
+peak RSS of the inkbox-sync process (from os.wait4, in a small launcher process
+so the child's max RSS is its own), and the sandbox's CPU seconds over the same
+run. It prints a table and the verdict on each target, and writes the figures
+as JSON.
 """
 
 from __future__ import annotations
