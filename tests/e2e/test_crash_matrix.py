@@ -15,6 +15,7 @@ duplicate rule.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -60,6 +61,35 @@ def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-unt
         time.sleep(0.02)
 
 
+def apply_until_held(box: SandboxProcess, manifest: Path, k: int) -> None:
+    """Start apply, one request at a time, with the sandbox holding every write
+    after the k-th; SIGKILL apply once it waits on a held write; release them."""
+    box.set_faults(hold_writes_after=k)
+    apply = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ENTRY,
+            "--concurrency",
+            "1",
+            "apply",
+            str(manifest),
+            "--auto-approve",
+            "--force",
+        ],
+        env={**_base_env(), "INKBOX_BASE_URL": box.base_url, "INKBOX_API_KEY": box.api_key},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: box.get_faults()["held"] > 0)
+    finally:
+        apply.send_signal(signal.SIGKILL)
+        apply.wait()
+    box.set_faults(hold_writes_after=None)  # held writes answer 503, uncommitted
+    wait_until(lambda: box.get_faults()["held"] == 0)
+
+
 def writes_needed(box: SandboxProcess, manifest: Path) -> int:
     plan = json.loads(run_cli(["plan", manifest, "--format", "json"], box=box).stdout)
     return len(plan["steps"])
@@ -75,31 +105,8 @@ def test_crash_after_every_write_converges_safely(tmp_path: Path) -> None:
             manifest = crash_manifest(box, tmp_path / f"m-{k}.yaml")
             before = box.get_state()
             box.clear_requests()
-            box.set_faults(hold_writes_after=k)
-            env = {"INKBOX_BASE_URL": box.base_url, "INKBOX_API_KEY": box.api_key, "NO_COLOR": "1"}
-            apply = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    ENTRY,
-                    "--concurrency",
-                    "1",
-                    "apply",
-                    str(manifest),
-                    "--auto-approve",
-                    "--force",
-                ],
-                env={**_base_env(), **env},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                wait_until(lambda: box.get_faults()["held"] > 0)
-                assert sum(committed(e) for e in api_writes(box.requests())) == k
-            finally:
-                apply.send_signal(signal.SIGKILL)
-                apply.wait()
-            box.set_faults(hold_writes_after=None)  # held writes answer 503, uncommitted
+            apply_until_held(box, manifest, k)
+            assert sum(committed(e) for e in api_writes(box.requests())) == k
 
             rerun = run_cli(["apply", manifest, "--auto-approve", "--force"], box=box)
             assert rerun.returncode == 0, f"k={k}: {rerun.stderr}"
@@ -112,8 +119,6 @@ def test_crash_after_every_write_converges_safely(tmp_path: Path) -> None:
 
 
 def _base_env() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith("INKBOX_")}
 
 
@@ -122,29 +127,6 @@ def test_held_writes_are_never_committed(tmp_path: Path, k: int) -> None:
     """The knob itself: with a hold after k writes, exactly k commit."""
     with sandbox_process(tmp_path / "org.json") as box:
         manifest = crash_manifest(box, tmp_path / "m.yaml")
-        box.set_faults(hold_writes_after=k)
         box.clear_requests()
-        apply = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                ENTRY,
-                "--concurrency",
-                "1",
-                "apply",
-                str(manifest),
-                "--auto-approve",
-                "--force",
-            ],
-            env={**_base_env(), "INKBOX_BASE_URL": box.base_url, "INKBOX_API_KEY": box.api_key},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until(lambda: box.get_faults()["held"] > 0)
-        finally:
-            apply.send_signal(signal.SIGKILL)
-            apply.wait()
-        box.set_faults(hold_writes_after=None)
-        wait_until(lambda: box.get_faults()["held"] == 0)
+        apply_until_held(box, manifest, k)
         assert sum(committed(e) for e in api_writes(box.requests())) == k

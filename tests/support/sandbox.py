@@ -141,33 +141,17 @@ def serve_args(
 def start_sandbox(
     state: Path | None = None,
     *,
-    api_key: str | None = None,
-    agent_key: str | None = None,
-    latency_ms: float | None = None,
-    fail_rate: float | None = None,
-    rate_limit: int | None = None,
-    page_size: int | None = None,
-    seed: int | None = None,
-    extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    **options: Any,
 ) -> SandboxProcess:
     """Start `inkbox-sync sandbox serve --port 0 ...`; returns once it is listening.
 
-    `state` None: the demo organisation in memory. The caller must `stop()`
-    (or `kill()`) it; `sandbox_process` does so for you.
+    `options` are `serve_args`' (api_key, latency_ms, fail_rate, ...). `state`
+    None: the demo organisation in memory. The caller must `stop()` (or
+    `kill()`) it; `sandbox_process` does so for you.
     """
-    args = serve_args(
-        state,
-        api_key=api_key,
-        agent_key=agent_key,
-        latency_ms=latency_ms,
-        fail_rate=fail_rate,
-        rate_limit=rate_limit,
-        page_size=page_size,
-        seed=seed,
-        extra_args=extra_args,
-    )
+    args = serve_args(state, **options)
     # A file, not a pipe: a chatty server can't block on it. Closed by stop().
     stderr = tempfile.TemporaryFile()  # noqa: SIM115
     process = subprocess.Popen(
@@ -203,7 +187,7 @@ def start_sandbox(
         ) from None
     return SandboxProcess(
         base_url=match.group(1),
-        api_key=api_key or DEFAULT_API_KEY,
+        api_key=options.get("api_key") or DEFAULT_API_KEY,
         state_path=state,
         process=process,
         args=args,
