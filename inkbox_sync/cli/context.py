@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,7 +90,3 @@ def get_options(ctx: click.Context) -> GlobalOptions:
     obj = ctx.find_root().obj
     assert isinstance(obj, GlobalOptions)
     return obj
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in {"1", "true", "yes"}

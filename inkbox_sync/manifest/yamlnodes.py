@@ -98,10 +98,6 @@ class Document:
     reported: set[Mark]
 
 
-class _Stop(Exception):
-    """libyaml gave up: the rest of the file cannot be read."""
-
-
 class _Composer:
     def __init__(self, file: str, text: str, env: Mapping[str, str]) -> None:
         self.file = file
