@@ -8,6 +8,9 @@ Rules (the README documents them):
 - `$NAME` without braces is an error: it looks like a variable but would not be
   expanded, so the manifest would silently mean something else.
 - Any other `$` (before a digit, a space, the end...) is a literal `$`.
+- `${INKBOX_...}` (any case, with or without a default) is refused: those are
+  inkbox-sync's own settings, the API key among them, and a manifest must never
+  be a way to copy the key into a URL, a plan or a pull-request comment.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Mapping
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NAME_START = re.compile(r"[A-Za-z_]")
+#: Prefix of the variables a manifest may not read (compared case-insensitively).
+RESERVED_PREFIX = "INKBOX_"
 
 
 def expand(value: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -54,7 +59,9 @@ def expand(value: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
             name = re.match(r"[A-Za-z0-9_]*", value[j + 1 :])
             word = name.group(0) if name else nxt
             problems.append(
-                f"${word} is not expanded; write ${{{word}}} for the variable, or $${word} for a literal $"
+                _refused(word)
+                if _reserved(word)
+                else f"${word} is not expanded; write ${{{word}}} for the variable, or $${word} for a literal $"
             )
             out.append("$")
             i = j + 1
@@ -71,6 +78,8 @@ def _substitute(inner: str, env: Mapping[str, str]) -> tuple[str, str | None]:
             f"'${{{inner}}}' is not a variable reference; write ${{NAME}} or ${{NAME:-default}}"
             " (NAME: letters, digits, _)"
         )
+    if _reserved(name):
+        return "", _refused(name)
     found = env.get(name)
     if sep:
         return (found if found else default), None
@@ -79,3 +88,15 @@ def _substitute(inner: str, env: Mapping[str, str]) -> tuple[str, str | None]:
             f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)"
         )
     return found, None
+
+
+def _reserved(name: str) -> bool:
+    return name.upper().startswith(RESERVED_PREFIX)
+
+
+def _refused(name: str) -> str:
+    return (
+        f"${{{name}}} is refused: manifests may not read {RESERVED_PREFIX}* variables, which "
+        "hold inkbox-sync's own settings and the API key (a manifest must never copy the key "
+        "into a URL, a plan or a pull-request comment)"
+    )

@@ -119,6 +119,28 @@ def test_dollar_escape_survives() -> None:
 def test_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     from inkbox_sync.manifest import load_manifests
 
-    monkeypatch.setenv("INKBOX_TEST_AGENT", "from-env")
-    write("m.yaml", 'version: 1\nnumbers:\n  "+18335794607": {agent: "${INKBOX_TEST_AGENT}"}\n')
+    monkeypatch.setenv("MANIFEST_TEST_AGENT", "from-env")
+    write("m.yaml", 'version: 1\nnumbers:\n  "+18335794607": {agent: "${MANIFEST_TEST_AGENT}"}\n')
     assert load_manifests(["m.yaml"]).numbers["+18335794607"].agent == "from-env"
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["${INKBOX_API_KEY}", "${INKBOX_API_KEY:-x}", "${inkbox_api_key}", "$INKBOX_API_KEY"],
+)
+def test_inkbox_variables_are_refused_at_their_value(reference: str) -> None:
+    """Finding 1: `?token=${INKBOX_API_KEY}` validated and put the key in a PR comment."""
+    write(
+        "m.yaml",
+        f"""
+        version: 1
+        numbers:
+          "+18335794607":
+            incoming_call_action: webhook
+            incoming_call_webhook_url: https://hooks.example.com/inkbox?token={reference}
+        """,
+    )
+    found = errors("m.yaml", env={"INKBOX_API_KEY": "sk-CANARY-in-env"})
+    assert_error(found, "m.yaml:5:32: ${")
+    assert any("is refused: manifests may not read INKBOX_* variables" in d for d in found)
+    assert not any("sk-CANARY-in-env" in d for d in found)
