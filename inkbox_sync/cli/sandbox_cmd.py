@@ -119,7 +119,8 @@ def serve(
     Control endpoints (no key needed, not rate limited, not logged):
       GET/PUT /_sandbox/state       the state document {"identities", "numbers", "rules"}
       GET/DELETE /_sandbox/requests the log of API requests
-      GET/PATCH /_sandbox/faults    latency_ms, fail_rate, seed, rate_limit, hold_writes_after
+      GET/PATCH /_sandbox/faults    latency_ms, fail_rate, seed, rate_limit, hold_writes_after,
+                                    refuse_writes_after
     """
     server = SandboxServer(
         SandboxOptions(

@@ -8,10 +8,11 @@ recorded in the request log (reading the log must not change it).
     GET    /_sandbox/requests   the request log
     DELETE /_sandbox/requests   clear it
     GET    /_sandbox/faults     {"latency_ms", "fail_rate", "seed", "rate_limit",
-                                 "hold_writes_after", "held"}
+                                 "hold_writes_after", "refuse_writes_after", "held"}
     PATCH  /_sandbox/faults     change any of them while running; `hold_writes_after: k`
                                  admits k more API writes and holds later ones
-                                 uncommitted until set back to null (then 503)
+                                 uncommitted until set back to null (then 503);
+                                 `refuse_writes_after: k` answers later ones 403 at once
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Knobs:
             "fail_rate": self.faults.fail_rate,
             "seed": self.faults.seed,
             "rate_limit": self.limiter.limit,
-            "hold_writes_after": self.gate.limit,
+            "hold_writes_after": None if self.gate.refuse else self.gate.limit,
+            "refuse_writes_after": self.gate.limit if self.gate.refuse else None,
             "held": self.gate.held,
         }
 
@@ -82,7 +84,7 @@ class Control:
         errors = [
             error(["body", key], "Extra inputs are not permitted", "extra_forbidden")
             for key in body
-            if key not in ("latency_ms", "fail_rate", "seed", "rate_limit", "hold_writes_after")
+            if key not in _KNOBS
         ]
         latency = body.get("latency_ms", self.knobs.latency_ms)
         fail_rate = body.get("fail_rate", self.knobs.faults.fail_rate)
@@ -102,23 +104,48 @@ class Control:
             errors.append(
                 error(["body", "rate_limit"], "Input should be an integer >= 1", "value_error")
             )
-        hold = body.get("hold_writes_after", self.knobs.gate.limit)
-        if hold is not None and (not isinstance(hold, int) or isinstance(hold, bool) or hold < 0):
+        for gate_knob in ("hold_writes_after", "refuse_writes_after"):
+            limit = body.get(gate_knob)
+            if limit is not None and (
+                not isinstance(limit, int) or isinstance(limit, bool) or limit < 0
+            ):
+                errors.append(
+                    error(
+                        ["body", gate_knob],
+                        "Input should be an integer >= 0 or null",
+                        "value_error",
+                    )
+                )
+        if "hold_writes_after" in body and "refuse_writes_after" in body:
             errors.append(
                 error(
-                    ["body", "hold_writes_after"],
-                    "Input should be an integer >= 0 or null",
+                    ["body", "refuse_writes_after"],
+                    "Set either hold_writes_after or refuse_writes_after, not both",
                     "value_error",
                 )
             )
         if errors:
             return _invalid(errors)
         if "hold_writes_after" in body:
-            self.knobs.gate.configure(hold)
+            self.knobs.gate.configure(body["hold_writes_after"])
+        if "refuse_writes_after" in body:
+            self.knobs.gate.configure(body["refuse_writes_after"], refuse=True)
         self.knobs.latency_ms = float(latency)
         self.knobs.faults.configure(float(fail_rate), seed)
         self.knobs.limiter.limit = rate_limit
         return Response(200, self.knobs.as_json())
+
+
+_KNOBS = frozenset(
+    {
+        "latency_ms",
+        "fail_rate",
+        "seed",
+        "rate_limit",
+        "hold_writes_after",
+        "refuse_writes_after",
+    }
+)
 
 
 def _number(value: object) -> bool:

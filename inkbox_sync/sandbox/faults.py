@@ -55,34 +55,47 @@ class FaultInjector:
 
 
 class WriteGate:
-    """A knob for crash tests: once set to k, admit the next k API writes and hold
-    every later one, uncommitted, until the knob is lifted; held writes are then
-    refused (503) without touching state.
+    """A knob for crash and stop tests: once set to k, admit the next k API writes and
+    hold every later one, uncommitted, until the knob is lifted; held writes are
+    then refused (503) without touching state. With `refuse`, later writes are not
+    held but answered 403 at once, uncommitted, as if the key lost its rights.
 
     A test can thus stop a client after exactly k committed writes, kill it
-    while it waits on write k+1, and know that write never happened.
+    while it waits on write k+1, and know that write never happened; or fail
+    write k+1 and count what the client sends after that.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.limit: int | None = None
+        self.refuse = False
         self.admitted = 0
         self.held = 0
 
-    def configure(self, limit: int | None) -> None:
+    def configure(self, limit: int | None, *, refuse: bool = False) -> None:
         with self._cond:
             self.limit = limit
+            self.refuse = refuse and limit is not None
             self.admitted = 0
             self._cond.notify_all()
 
+    def refusal(self) -> tuple[int, str]:
+        """Status and detail for a write `enter` turned away."""
+        if self.refuse:
+            return 403, "refused by the sandbox's refuse_writes_after knob, never committed"
+        return 503, "held by the sandbox's hold_writes_after knob, never committed"
+
     def enter(self) -> bool:
-        """True: go ahead with the write. False: it was held, then released; refuse it."""
+        """True: go ahead with the write. False: it was refused, or held and then
+        released; answer it with `refusal()`."""
         with self._cond:
             if self.limit is None:
                 return True
             if self.admitted < self.limit:
                 self.admitted += 1
                 return True
+            if self.refuse:
+                return False
             self.held += 1
             try:
                 while self.limit is not None:

@@ -219,9 +219,8 @@ class _Frontend:
             fault = self.knobs.faults.draw(request.is_write)
             if request.is_write and not self.knobs.gate.enter():
                 fault = None
-                response = Response(
-                    503, {"detail": "held by the sandbox's hold_writes_after knob, never committed"}
-                )
+                status, detail = self.knobs.gate.refusal()
+                response = Response(status, {"detail": detail})
             elif fault == "before_commit":
                 response = _injected()
             else:

@@ -107,12 +107,37 @@ def test_knobs_can_change_while_running() -> None:
             "seed": 1,
             "rate_limit": 10_000,
             "hold_writes_after": None,
+            "refuse_writes_after": None,
             "held": 0,
         }
         assert client.get("/phone/numbers").status_code == 500
         set_faults(box.base_url, fail_rate=0.0)
         assert client.get("/phone/numbers").status_code == 200
         bad = httpx.patch(f"{box.base_url}/_sandbox/faults", json={"fail_rate": 2}, trust_env=False)
+        assert bad.status_code == 422
+
+
+def test_refuse_writes_after_k_answers_later_writes_403_uncommitted() -> None:
+    with SandboxServer(SandboxOptions()) as box, api(box) as client:
+        path = f"/phone/numbers/{demo_id('number', '+14155550003')}/contact-rules"  # no rules
+        set_faults(box.base_url, refuse_writes_after=2)
+        answers = [
+            client.post(
+                path,
+                json={"action": "allow", "match_type": "exact_number", "match_target": target},
+            ).status_code
+            for target in ("+14155550100", "+14155550101", "+14155550102", "+14155550103")
+        ]
+        assert answers == [201, 201, 403, 403]
+        assert client.get("/phone/numbers").status_code == 200  # reads are never refused
+        assert len(client.get(path).json()["items"]) == 2  # the refused ones never committed
+        knobs = set_faults(box.base_url, refuse_writes_after=None)
+        assert (knobs["refuse_writes_after"], knobs["hold_writes_after"]) == (None, None)
+        bad = httpx.patch(
+            f"{box.base_url}/_sandbox/faults",
+            json={"hold_writes_after": 1, "refuse_writes_after": 1},
+            trust_env=False,
+        )
         assert bad.status_code == 422
 
 
@@ -130,6 +155,7 @@ def test_serve_options_reach_the_server(faulty_process: str) -> None:
         "seed": 7,
         "rate_limit": 1000,
         "hold_writes_after": None,
+        "refuse_writes_after": None,
         "held": 0,
     }
     with httpx.Client(headers={"X-API-Key": "sandbox-key"}, trust_env=False) as client:

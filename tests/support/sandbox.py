@@ -258,8 +258,8 @@ def get_faults(base_url: str) -> dict[str, Any]:
 
 
 def set_faults(base_url: str, **knobs: Any) -> dict[str, Any]:
-    """Change `latency_ms`, `fail_rate`, `seed`, `rate_limit`, `hold_writes_after`
-    of a running sandbox."""
+    """Change `latency_ms`, `fail_rate`, `seed`, `rate_limit`, `hold_writes_after`,
+    `refuse_writes_after` of a running sandbox."""
     response = control_client().patch(f"{base_url}/_sandbox/faults", json=knobs)
     response.raise_for_status()
     result: dict[str, Any] = response.json()
