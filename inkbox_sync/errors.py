@@ -9,8 +9,10 @@ place that prints them::
     ├── PlanError                    desired state cannot be planned against live
     │                                (number not owned, agent mismatch, ...)
     ├── RefusedError                 apply refused before any write: safety valve,
-    │                                unsafe or stale plan, no terminal to ask on
+    │                                unsafe or stale plan, key scope, no terminal to ask on
+    ├── Interrupted                  SIGINT or SIGTERM: exit 130 or 143 (128 + the signal)
     ├── ApplyError                   apply stopped part way; carries what was done
+    │   └── ApplyInterrupted         ...because of SIGINT or SIGTERM: exit 130 or 143
     └── ApiError                     the Inkbox API answered with an error
         ├── TemporaryApiError        worth retrying: 429, 5xx, timeouts, lost connections
         │   └── RateLimitedError     429, with the server's Retry-After in seconds
@@ -25,6 +27,7 @@ Exit code 2 is not an error: it is `plan --detailed-exitcode` saying "changes".
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,13 +74,56 @@ class RefusedError(InkboxSyncError):
     """Apply refused to start; nothing was written."""
 
 
-class ApplyError(InkboxSyncError):
-    """Apply stopped part way; `done` and `not_done` describe the steps."""
+def signal_name(signum: int) -> str:
+    """`SIGINT`, `SIGTERM`, ...: how messages name a signal."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
-    def __init__(self, message: str, done: Sequence[str] = (), not_done: Sequence[str] = ()):
+
+class Interrupted(InkboxSyncError):
+    """A signal stopped the command; the exit code is the shell's 128 + its number."""
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class ApplyError(InkboxSyncError):
+    """Apply stopped part way. `done` and `not_done` describe every step (the CLI
+    decides how many to list); `uncertain` the writes abandoned in flight, which
+    may or may not have been committed."""
+
+    def __init__(
+        self,
+        message: str,
+        done: Sequence[str] = (),
+        not_done: Sequence[str] = (),
+        uncertain: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.done = tuple(done)
         self.not_done = tuple(not_done)
+        self.uncertain = tuple(uncertain)
+
+
+class ApplyInterrupted(ApplyError):
+    """SIGINT or SIGTERM during apply: no new write started; exit 128 + the signal."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        signum: int,
+        done: Sequence[str] = (),
+        not_done: Sequence[str] = (),
+        uncertain: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, done, not_done, uncertain)
+        self.signum = signum
+        self.exit_code = 128 + signum
 
 
 class ApiError(InkboxSyncError):
@@ -114,11 +160,24 @@ class NotFoundError(PermanentApiError):
 
 
 class ConflictError(PermanentApiError):
-    """409: a non-deleted rule already holds the target's slot."""
+    """409: a non-deleted rule already holds the target's slot.
 
-    def __init__(self, message: str, *, existing_rule_id: str | None, detail: object = None):
+    `after_lost_answer`: an earlier attempt of the same request failed in a way
+    that may have committed it (5xx, timeout, connection lost), so the rule in
+    the way may be that attempt's own. Only then may a create adopt it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        existing_rule_id: str | None,
+        detail: object = None,
+        after_lost_answer: bool = False,
+    ):
         super().__init__(message, status=409, detail=detail)
         self.existing_rule_id = existing_rule_id
+        self.after_lost_answer = after_lost_answer
 
 
 class ValidationFailedError(PermanentApiError):

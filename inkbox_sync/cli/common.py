@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
+from inkbox_sync.cli.output import say
 from inkbox_sync.client import RequestEvent
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.manifest import normalize_e164
@@ -50,9 +51,7 @@ def _log_request(event: RequestEvent) -> None:
     outcome = str(event.status) if event.status is not None else (event.error or "no answer")
     retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
     path = f"{event.path}?{query}" if query else event.path
-    click.echo(
-        f"  {event.method} {path} -> {outcome} {event.elapsed * 1000:.0f} ms{retry}", err=True
-    )
+    say(f"  {event.method} {path} -> {outcome} {event.elapsed * 1000:.0f} ms{retry}", err=True)
 
 
 def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> None:
@@ -61,7 +60,7 @@ def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> No
         return
     s = conn.stats
     by_method = ", ".join(f"{m} {n}" for m, n in sorted(s.requests.items()))
-    click.echo(
+    say(
         f"{s.total_requests} requests ({by_method or 'none'}) in {elapsed:.2f}s; "
         f"{s.retries} retries, {s.rate_limited} answered 429, {s.server_errors} answered 5xx, "
         f"{s.transport_errors} transport errors",
@@ -84,9 +83,9 @@ class ReadProgress:
         if done < total and now - self._last < 0.1:
             return
         self._last = now
-        click.echo(f"\r{self.label}: {done}/{total}", nl=False, err=True)
+        say(f"\r{self.label}: {done}/{total}", nl=False, err=True)
         if done >= total:
-            click.echo("\r\033[K", nl=False, err=True)
+            say("\r\033[K", nl=False, err=True)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from inkbox_sync.cli.output import protect
 from inkbox_sync.errors import ConfigError
+from inkbox_sync.redact import redact_url
 
 DEFAULT_BASE_URL = "https://inkbox.ai"
 DEFAULT_CONCURRENCY = 8
@@ -26,12 +28,10 @@ class Endpoint:
     label: str = ""
 
     def __repr__(self) -> str:  # the key must never reach a log line or traceback
-        return f"Endpoint(base_url={self.base_url!r}, api_key='***')"
+        return f"Endpoint(base_url={redact_url(self.base_url)!r}, api_key='***')"
 
     @property
     def source(self) -> str:
-        from inkbox_sync.client import redact_url
-
         return self.label or redact_url(self.base_url)
 
 
@@ -43,6 +43,14 @@ class GlobalOptions:
     concurrency: int
     color: bool
     verbose: int
+
+    def __repr__(self) -> str:  # the key never reaches a repr, traceback or log line
+        return (
+            f"GlobalOptions(api_key={'***' if self.api_key else None}, "
+            f"base_url={redact_url(self.base_url) if self.base_url else None!r}, "
+            f"sandbox={self.sandbox!r}, concurrency={self.concurrency}, "
+            f"color={self.color}, verbose={self.verbose})"
+        )
 
     @contextmanager
     def endpoint(self) -> Iterator[Endpoint]:
@@ -56,6 +64,7 @@ class GlobalOptions:
             from inkbox_sync.sandbox.embedded import EmbeddedSandbox
 
             with EmbeddedSandbox(self.sandbox) as box:
+                protect(box.api_key)
                 label = f"the embedded sandbox ({self.sandbox})"
                 yield Endpoint(base_url=box.base_url, api_key=box.api_key, label=label)
             return
@@ -67,6 +76,7 @@ class GlobalOptions:
                 "no API key: pass --api-key, set INKBOX_API_KEY, or add 'api_key = ...' "
                 f"to {CONFIG_PATH} (or use --sandbox FILE to try inkbox-sync locally)"
             )
+        protect(api_key)
         yield Endpoint(base_url=base_url, api_key=api_key)
 
 

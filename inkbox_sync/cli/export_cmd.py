@@ -17,8 +17,11 @@ from inkbox_sync.cli.common import (
     write_atomic,
 )
 from inkbox_sync.cli.context import get_options
+from inkbox_sync.cli.output import data, say, scrubbed
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.export import export_by_agent, export_manifest
+from inkbox_sync.model import LiveNumber
+from inkbox_sync.redact import redact_url
 from inkbox_sync.workflow import read_everything, run_sync
 
 
@@ -69,18 +72,37 @@ def command(
     when = datetime.now(UTC).isoformat(timespec="seconds")
     numbers = list(live.numbers.values())
     rules = sum(len(n.rules or {}) for n in numbers)
+    _note_secret_urls(numbers)
     if output_dir is not None:
         files = export_by_agent(numbers, source=source, when=when)
         for name, text in files.items():
-            write_atomic(output_dir / name, text)
-        click.echo(
+            write_atomic(output_dir / name, scrubbed(text))
+        say(
             f"Exported {len(numbers)} numbers, {rules} rules into {len(files)} files in {output_dir}",
             err=True,
         )
         return
     text = export_manifest(numbers, source=source, when=when)
     if output is None:
-        click.echo(text, nl=False)
+        data(text, nl=False)
         return
-    write_atomic(output, text)
-    click.echo(f"Exported {len(numbers)} numbers, {rules} rules to {output}", err=True)
+    write_atomic(output, scrubbed(text))
+    say(f"Exported {len(numbers)} numbers, {rules} rules to {output}", err=True)
+
+
+def _note_secret_urls(numbers: list[LiveNumber]) -> None:
+    """An export is a manifest: its URLs are written whole, or plan on it would show
+    changes. Say so when some carry what output redacts, before it is committed."""
+    bearing = sum(
+        1
+        for number in numbers
+        for url in (number.client_websocket_url, number.incoming_call_webhook_url)
+        if url and redact_url(url) != url
+    )
+    if bearing:
+        say(
+            f"note: {bearing} exported URL(s) carry userinfo, a query or a fragment (often a "
+            "token); they are written in full so that the manifest matches live state. "
+            "Consider ${VAR} references for them before committing the file.",
+            err=True,
+        )

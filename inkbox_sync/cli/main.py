@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from inkbox_sync import __version__
-from inkbox_sync.cli import apply_cmd, export_cmd, plan_cmd, sandbox_cmd, schema_cmd, validate_cmd
+from inkbox_sync.cli import (
+    apply_cmd,
+    export_cmd,
+    output,
+    plan_cmd,
+    sandbox_cmd,
+    schema_cmd,
+    validate_cmd,
+)
 from inkbox_sync.cli.context import DEFAULT_CONCURRENCY, GlobalOptions
-from inkbox_sync.cli.output import report_error
 from inkbox_sync.errors import InkboxSyncError
 
 
@@ -69,6 +77,7 @@ def cli(
 
     Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode).
     """
+    output.protect(api_key)
     ctx.obj = GlobalOptions(
         api_key=api_key or None,
         base_url=base_url or None,
@@ -84,18 +93,30 @@ for _module in (validate_cmd, schema_cmd, plan_cmd, apply_cmd, export_cmd, sandb
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the CLI and turn every error into its exit code."""
+    """Console-script entry: run the CLI and turn every error into its exit code.
+
+    The only place errors are printed; every line passes through redaction
+    (`output`), tracebacks of bugs included.
+    """
+    output.protect(os.environ.get("INKBOX_API_KEY"))  # before click could echo it anywhere
+    sys.exit(_run(argv))
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting itself.
         result = cli.main(args=argv, prog_name="inkbox-sync", standalone_mode=False)
     except InkboxSyncError as exc:
-        report_error(exc)
-        sys.exit(exc.exit_code)
+        output.report_error(exc)
+        return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
+        output.say("Aborted.", err=True)
+        return 1
     except click.ClickException as exc:
         # Usage errors exit 1, not click's 2: 2 means "changes" under --detailed-exitcode.
-        exc.show()
-        sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)
+        exc.show(file=output.stderr_writer())
+        return 1
+    except Exception as exc:  # a bug: show it, redacted, and exit 1 as Python would
+        output.report_crash(exc)
+        return 1
+    return result if isinstance(result, int) else 0

@@ -17,6 +17,7 @@ from inkbox_sync.cli.common import (
     write_atomic,
 )
 from inkbox_sync.cli.context import get_options
+from inkbox_sync.cli.output import data, say, scrubbed
 from inkbox_sync.errors import InkboxSyncError
 from inkbox_sync.manifest import load_manifests
 from inkbox_sync.plan_file import dump_json, to_document
@@ -85,15 +86,16 @@ def command(
             f"please report it: {plan.safety.violation}"
         )
     document = to_document(plan, source=source) if (out or fmt == "json") else None
+    # The JSON plan keeps URLs whole (apply needs them); only the key is scrubbed.
     if out is not None and document is not None:
-        write_atomic(out, dump_json(document))
+        write_atomic(out, scrubbed(dump_json(document)))
     if fmt == "json" and document is not None:
-        click.echo(dump_json(document), nl=False)
+        data(dump_json(document), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plan), nl=False)
+        say(render_markdown(plan), nl=False)
     else:
-        click.echo(render_text(plan, color=options.color and sys.stdout.isatty()), nl=False)
+        say(render_text(plan, color=options.color and sys.stdout.isatty()), nl=False)
     if out is not None:
-        click.echo(f"Saved plan to {out}; apply it with: inkbox-sync apply --plan {out}", err=True)
+        say(f"Saved plan to {out}; apply it with: inkbox-sync apply --plan {out}", err=True)
     if detailed_exitcode and plan.has_changes:
         ctx.exit(2)

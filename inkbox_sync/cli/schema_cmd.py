@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from inkbox_sync.cli.output import data
 from inkbox_sync.manifest import schema_text
 
 
@@ -21,6 +22,6 @@ def command(plan: bool) -> None:
     if plan:
         from inkbox_sync.plan_file import schema_text as plan_schema_text
 
-        click.echo(plan_schema_text(), nl=False)
+        data(plan_schema_text(), nl=False)
         return
-    click.echo(schema_text(), nl=False)
+    data(schema_text(), nl=False)

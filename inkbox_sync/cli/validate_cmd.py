@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from inkbox_sync.cli.output import redacted, say
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.manifest import ManifestSet, load_manifest_set
 
@@ -40,16 +41,16 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
         loaded = load_manifest_set(list(paths))
     except ManifestError as exc:
         if fmt == "json":
-            click.echo(_json(False, exc.diagnostics, None))
+            say(_json(False, exc.diagnostics, None))  # messages for people: redacted
             ctx.exit(1)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             for diagnostic in exc.diagnostics:
-                click.echo(github_annotation(diagnostic))
+                say(github_annotation(diagnostic))
         raise  # the CLI root prints the diagnostics on stderr and exits 1
     if fmt == "json":
-        click.echo(_json(True, (), loaded))
+        say(_json(True, (), loaded))
     else:
-        click.echo(summary_line(loaded))
+        say(summary_line(loaded))
 
 
 def summary_line(loaded: ManifestSet) -> str:
@@ -62,9 +63,12 @@ def summary_line(loaded: ManifestSet) -> str:
 
 
 def github_annotation(diagnostic: Diagnostic) -> str:
-    """A GitHub Actions workflow command that marks the line in the pull request."""
+    """A GitHub Actions workflow command that marks the line in the pull request.
+
+    Redacted before it is escaped: escaping could split a URL the layer must see whole.
+    """
     file = _escape_property(diagnostic.file)
-    message = _escape_data(diagnostic.message)
+    message = _escape_data(redacted(diagnostic.message))
     return f"::error file={file},line={diagnostic.line},col={diagnostic.column}::{message}"
 
 

@@ -6,8 +6,8 @@ from inkbox_sync.client.transport import (
     RequestEvent,
     RetryPolicy,
     check_base_url,
-    redact_url,
 )
+from inkbox_sync.redact import redact_url
 
 __all__ = [
     "PAGE_LIMIT",

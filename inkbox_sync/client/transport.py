@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import random as _random
-import re
 import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import getproxies
 
 import httpx
@@ -35,6 +34,7 @@ from inkbox_sync.errors import (
     TemporaryApiError,
     ValidationFailedError,
 )
+from inkbox_sync.redact import Redactor, redact_url
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -151,19 +151,6 @@ OnRequest = Callable[[RequestEvent], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def redact_url(url: str) -> str:
-    """A URL fit for output: userinfo and query string replaced by `***`."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    query = "***" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
 def check_base_url(base_url: str) -> str:
     """The base URL without trailing slash; ConfigError unless https (or http on loopback)."""
     try:
@@ -181,30 +168,6 @@ def check_base_url(base_url: str) -> str:
     if parts.query or parts.fragment:
         raise ConfigError(f"base URL must not have a query or fragment: {redact_url(base_url)!r}")
     return base_url.rstrip("/")
-
-
-_URL_RE: Final = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
-
-
-class _Scrubber:
-    """Removes the key and any URL's userinfo/query from text bound for output."""
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-
-    def text(self, value: str) -> str:
-        if self._secret:
-            value = value.replace(self._secret, "***")
-        return _URL_RE.sub(lambda m: redact_url(m.group(0)), value)
-
-    def detail(self, value: object) -> object:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.detail(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.detail(v) for k, v in value.items()}
-        return value
 
 
 def _detail_text(detail: object, status: int) -> str:
@@ -257,7 +220,7 @@ class Transport:
         self._rng = rng
         self._clock = clock
         self._on_request = on_request
-        self._scrub = _Scrubber(api_key)
+        self._scrub = Redactor([api_key])
         self._sem = asyncio.Semaphore(concurrency)
         self._pacer = RateLimitPacer(clock)
         if transport is None and not _environment_proxies():
@@ -296,11 +259,13 @@ class Transport:
         (5xx, timeout, connection lost after sending) may have been committed;
         it is retried all the same, and the caller must treat a 409 on the
         retry as "possibly mine" (see `InkboxClient.create_rule`). A 429 was
-        not committed. Non-2xx answers raise the matching ApiError.
+        not committed. Non-2xx answers raise the matching ApiError; a 409 says
+        whether an earlier attempt failed that way (`after_lost_answer`).
         """
         failures = 0
         limited = 0
         attempt = 0
+        lost = False  # an earlier attempt may have been committed, its answer lost
         what = f"{method} {path}"  # for messages: no host, no query, never the key
         while True:
             attempt += 1
@@ -325,6 +290,7 @@ class Transport:
                 if status >= 500:
                     self.stats.server_errors += 1
                     failures += 1
+                    lost = True
                     if failures >= self._retry.max_attempts:
                         raise TemporaryApiError(
                             f"{what}: server error {status} after {attempt} attempts",
@@ -334,7 +300,7 @@ class Transport:
                     await self._backoff(failures)
                     continue
                 if status >= 400:
-                    raise self._error(what, outcome)
+                    raise self._error(what, outcome, after_lost_answer=lost)
                 if status >= 300:
                     raise PermanentApiError(
                         f"{what}: unexpected redirect ({status}); check the base URL",
@@ -344,6 +310,7 @@ class Transport:
             # A transport failure: `outcome` is the exception's class name.
             self.stats.transport_errors += 1
             failures += 1
+            lost = True
             if failures >= self._retry.max_attempts:
                 raise TemporaryApiError(f"{what}: {outcome} after {attempt} attempts")
             await self._backoff(failures)
@@ -444,11 +411,14 @@ class Transport:
         try:
             body = response.json()
         except ValueError:
-            return self._scrub.text(response.text[:500])
+            # Scrubbed whole, then cut: a cut first could leave half a key behind.
+            return self._scrub.text(response.text)[:500]
         detail = body.get("detail", body) if isinstance(body, dict) else body
         return self._scrub.detail(detail)
 
-    def _error(self, what: str, response: httpx.Response) -> ApiError:
+    def _error(
+        self, what: str, response: httpx.Response, *, after_lost_answer: bool = False
+    ) -> ApiError:
         status = response.status_code
         detail = self._body_detail(response)
         message = f"{what}: {status} {self._scrub.text(_detail_text(detail, status))}"
@@ -462,6 +432,7 @@ class Transport:
                 message,
                 existing_rule_id=str(existing) if existing is not None else None,
                 detail=detail,
+                after_lost_answer=after_lost_answer,
             )
         if status == 422:
             return ValidationFailedError(message, status=status, detail=detail)

@@ -12,6 +12,8 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
+from inkbox_sync.redact import redact_url
+
 #: Canonical E.164: "+", a country code that does not start with 0, 2 to 15 digits.
 E164_PATTERN: Final = r"^\+[1-9][0-9]{1,14}$"
 #: What a manifest may write: canonical E.164 with separators between the digits.
@@ -75,7 +77,9 @@ def _url_problem(url: str, *, secure: str, plain: str) -> str | None:
     if not url:
         return f"the URL is empty; write {want}, or null to require no URL"
     if any(ch.isspace() for ch in url):
-        return f"{url!r} contains whitespace; write {want}"
+        # Redacted here, whole: output redacts URLs in text, but a URL with a space
+        # in its query would be cut at the space there and show the rest.
+        return f"{redact_url(url)!r} contains whitespace; write {want}"
     try:
         parts = urlsplit(url)
         host = parts.hostname

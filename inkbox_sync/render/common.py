@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inkbox_sync.plan import CallerEffect, FieldChange, Plan, RuleChange, SafetyReport
+from inkbox_sync.redact import redact_url
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 
@@ -12,7 +13,12 @@ def show(value: str | None) -> str:
 
 
 def field_line(change: FieldChange) -> str:
-    return f"{change.field}: {show(change.before)} -> {show(change.after)}"
+    line = f"{change.field}: {show(change.before)} -> {show(change.after)}"
+    before, after = change.before, change.after
+    if before and after and "://" in before and redact_url(before) == redact_url(after):
+        # Output shows URLs redacted: say why two identical-looking URLs are a change.
+        line += "  (they differ in the hidden userinfo, query or fragment)"
+    return line
 
 
 def rule_line(change: RuleChange) -> str:
