@@ -2,12 +2,15 @@
 
 Per number: phase 0, then the filter_mode flip (phase 1), then phase 2; within
 a phase each (number, target) chain runs in list order, and chains run
-concurrently (the client bounds requests in flight). Numbers are independent.
-These are exactly the orderings `safety.py` reasons about.
+concurrently, at most `client.concurrency` writes at once. Numbers are
+independent. These are exactly the orderings `safety.py` reasons about.
 
-On the first failure no new step starts; steps already in flight finish. What
-was done and what was not is reported. Because every prefix of a safe plan is a
-state from which a fresh plan is again safe, re-running apply converges.
+Stop means stop. After the first failed write, or once `halt()` is called (a
+signal), no new write starts: the check is made after a write has its slot,
+right before it is sent, so the writes queued for a slot never start either.
+Writes already sent finish (retries included) and are reported. Because every
+prefix of a safe plan is a state from which a fresh plan is again safe,
+re-running apply converges.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from inkbox_sync.plan import Step
 
 
 class WriteClient(Protocol):
+    @property
+    def concurrency(self) -> int: ...
+
     async def patch_number(self, number_id: str, fields: Mapping[str, object]) -> LiveNumber: ...
 
     async def create_rule(self, number_id: str, *, action: Action, target: str) -> LiveRule: ...
@@ -48,22 +54,45 @@ class ExecutionResult:
     done: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     adopted: list[int] = field(default_factory=list)
+    #: Steps sent and not yet answered; after a normal end, empty. Not empty only
+    #: when the run was abandoned (cancelled) while they were in flight.
+    in_flight: set[int] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
 
-async def execute(
-    client: WriteClient, steps: Sequence[Step], on_step: StepCallback | None = None
-) -> ExecutionResult:
-    result = ExecutionResult()
-    stop = asyncio.Event()
-    by_number: dict[str, list[tuple[int, Step]]] = {}
-    for index, step in enumerate(steps):
-        by_number.setdefault(step.number, []).append((index, step))
+class Executor:
+    """One run of a plan's steps. `run()` once; `halt()` from anywhere on its loop."""
 
-    async def run_number(indexed: list[tuple[int, Step]]) -> None:
+    def __init__(
+        self, client: WriteClient, steps: Sequence[Step], on_step: StepCallback | None = None
+    ) -> None:
+        self.result = ExecutionResult()
+        self._client = client
+        self._steps = steps
+        self._on_step = on_step
+        self._stopping = False
+        self._slots = asyncio.Semaphore(client.concurrency)
+
+    def halt(self) -> None:
+        """Start no new write; those in flight finish."""
+        self._stopping = True
+
+    @property
+    def halted(self) -> bool:
+        return self._stopping
+
+    async def run(self) -> ExecutionResult:
+        by_number: dict[str, list[tuple[int, Step]]] = {}
+        for index, step in enumerate(self._steps):
+            by_number.setdefault(step.number, []).append((index, step))
+        await asyncio.gather(*(self._run_number(indexed) for indexed in by_number.values()))
+        self.result.done.sort()
+        return self.result
+
+    async def _run_number(self, indexed: list[tuple[int, Step]]) -> None:
         created: dict[str, str] = {}  # target -> id of a rule this run created
         for phase in (0, 1, 2):
             chains: dict[str | None, list[tuple[int, Step]]] = {}
@@ -72,31 +101,35 @@ async def execute(
                     chains.setdefault(step.target, []).append((index, step))
             if not chains:
                 continue
-            await asyncio.gather(*(run_chain(chain, created) for chain in chains.values()))
-            if stop.is_set():
+            await asyncio.gather(*(self._run_chain(chain, created) for chain in chains.values()))
+            if self._stopping:
                 return  # the flip is a barrier: never cross it after a failure
 
-    async def run_chain(chain: list[tuple[int, Step]], created: dict[str, str]) -> None:
+    async def _run_chain(self, chain: list[tuple[int, Step]], created: dict[str, str]) -> None:
+        result = self.result
         for index, step in chain:
-            if stop.is_set():
-                return
-            try:
-                adopted = await _run_step(client, step, created)
-            except InkboxSyncError as exc:
-                stop.set()
-                result.failed.append((index, str(exc)))
-                if on_step:
-                    on_step(index, step, str(exc))
-                return
+            async with self._slots:
+                # Checked here, with the slot in hand, not before waiting for it:
+                # a failure while this write queued must stop it too.
+                if self._stopping:
+                    return
+                result.in_flight.add(index)
+                try:
+                    adopted = await _run_step(self._client, step, created)
+                except InkboxSyncError as exc:
+                    self._stopping = True  # before the slot is released to a queued write
+                    result.in_flight.discard(index)
+                    result.failed.append((index, str(exc)))
+                    if self._on_step:
+                        self._on_step(index, step, str(exc))
+                    return
+                # Cancelled (abandoned) writes stay in `in_flight`: nobody knows if they landed.
+                result.in_flight.discard(index)
             result.done.append(index)
             if adopted:
                 result.adopted.append(index)
-            if on_step:
-                on_step(index, step, None)
-
-    await asyncio.gather(*(run_number(indexed) for indexed in by_number.values()))
-    result.done.sort()
-    return result
+            if self._on_step:
+                self._on_step(index, step, None)
 
 
 async def _run_step(client: WriteClient, step: Step, created: dict[str, str]) -> bool:
@@ -112,9 +145,19 @@ async def _run_step(client: WriteClient, step: Step, created: dict[str, str]) ->
         except ConflictError as exc:
             if exc.existing_rule_id is None:
                 raise
-            # The slot is taken: most likely by this very create, committed before
-            # its answer was lost. Adopt that rule and give it what the create
-            # would have, which is exactly as safe as the create itself.
+            if not exc.after_lost_answer:
+                # The first attempt found the slot taken: someone created this rule
+                # between plan and apply. Taking it over would silently override them.
+                raise ConflictError(
+                    f"a rule for {step.target} on {step.number} already exists "
+                    f"(id {exc.existing_rule_id}): it was created by someone else after the "
+                    "plan was read, so it is not adopted; run plan again to see it",
+                    existing_rule_id=exc.existing_rule_id,
+                    detail=exc.detail,
+                ) from None
+            # An earlier attempt of this very create may have committed before its
+            # answer was lost: the rule in the way is most likely ours. Adopt it and
+            # give it what the create would have, which is exactly as safe as the create.
             created[step.target] = exc.existing_rule_id
             await client.update_rule(
                 step.number_id, exc.existing_rule_id, action=step.action, status="active"

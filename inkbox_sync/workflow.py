@@ -6,25 +6,33 @@ with `run_sync` (asyncio.run) and does all the printing and asking in between.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from inkbox_sync.client import ClientStats, InkboxClient, RequestEvent
-from inkbox_sync.executor import ExecutionResult, StepCallback, execute
+from inkbox_sync.client import ClientStats, InkboxClient, KeyScope, RequestEvent
+from inkbox_sync.errors import RefusedError
+from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
 from inkbox_sync.live import read_live_state, run_sync
 from inkbox_sync.model import DesiredState, LiveState
 from inkbox_sync.plan import NumberBasis, Plan, Step
 from inkbox_sync.planner import build_plan, fingerprint, rules_wanted
+from inkbox_sync.redact import redact_url
 
 Progress = Callable[[int, int], None]
 
 __all__ = [
     "Connection",
+    "Interrupt",
+    "check_key_scope",
     "read_and_plan",
     "read_everything",
     "reread_basis",
     "run_steps",
     "run_sync",
+    "scope_verdict",
 ]
 
 
@@ -41,7 +49,8 @@ class Connection:
 
     def __repr__(self) -> str:
         return (
-            f"Connection(base_url={self.base_url!r}, api_key='***', concurrency={self.concurrency})"
+            f"Connection(base_url={redact_url(self.base_url)!r}, api_key='***', "
+            f"concurrency={self.concurrency})"
         )
 
     def client(self) -> InkboxClient:
@@ -88,11 +97,116 @@ async def reread_basis(
     return live, stale
 
 
-async def run_steps(
-    conn: Connection, steps: Sequence[Step], on_step: StepCallback | None = None
-) -> ExecutionResult:
+#: How many writes a refusal for want of scope names before summarising.
+_NAMED = 5
+
+
+async def check_key_scope(conn: Connection, steps: Sequence[Step]) -> str | None:
+    """Ask the API what the key may do (`GET /api/whoami`) before the first write;
+    see `scope_verdict` for what is refused and what only warned about."""
     async with conn.client() as client:
-        return await execute(client, steps, on_step)
+        return scope_verdict(await client.whoami(), steps, client.needs_admin)
+
+
+def scope_verdict(
+    scope: KeyScope | None, steps: Sequence[Step], needs_admin: Callable[[Step], bool]
+) -> str | None:
+    """RefusedError when the key cannot make a write the plan needs; a warning
+    when its scope cannot be known; None when it may make them all.
+
+    Unknown scope (an older server answers whoami 404, or a kind of key this
+    client does not know) warns and goes on rather than refusing: the check is
+    there to refuse *up front*, and without it a write the key may not make
+    fails at once with 403, after which no new write starts and what was done
+    is a safe prefix. Refusing would lock out every server without whoami.
+    """
+    if scope is None:
+        return (
+            "the API does not answer GET /api/whoami, so the key's scope was not checked "
+            "up front; a write it may not make will stop apply there (what was done "
+            "before is safe)"
+        )
+    if scope.admin is None:
+        return (
+            f"the key's scope ({scope.auth_subtype or scope.auth_type}) is not one "
+            "inkbox-sync knows, so it was not checked up front"
+        )
+    needing = [] if scope.admin else [step for step in steps if needs_admin(step)]
+    if not needing:
+        return None
+    named = "\n  ".join(step.describe() for step in needing[:_NAMED])
+    more = f"\n  ... and {len(needing) - _NAMED} more" if len(needing) > _NAMED else ""
+    raise RefusedError(
+        f"refusing: the API key is agent-scoped ({scope.auth_subtype}), and {len(needing)} of "
+        f"the plan's {len(steps)} writes need an admin-scoped key (filter_mode changes, rule "
+        f"updates and deletes). Nothing was written; use an admin-scoped key.\n  {named}{more}"
+    )
+
+
+@dataclass(slots=True)
+class Interrupt:
+    """What signals did to a run of steps: the first stops new writes; a second
+    stops waiting for those in flight (`abandoned`)."""
+
+    signum: int | None = None
+    abandoned: bool = False
+
+
+InterruptCallback = Callable[[int, int], None]
+"""Called on the first signal: (signal number, writes in flight it waits for)."""
+
+
+async def run_steps(
+    conn: Connection,
+    steps: Sequence[Step],
+    on_step: StepCallback | None = None,
+    on_interrupt: InterruptCallback | None = None,
+) -> tuple[ExecutionResult, Interrupt]:
+    """Run the steps. SIGINT or SIGTERM: no new write starts and those in flight
+    finish; a second one abandons them (they stay in `result.in_flight`)."""
+    interrupt = Interrupt()
+    async with conn.client() as client:
+        executor = Executor(client, steps, on_step)
+        run: asyncio.Future[ExecutionResult] | None = None
+
+        def on_signal(signum: int) -> None:
+            if interrupt.signum is None:
+                interrupt.signum = signum
+                executor.halt()
+                if on_interrupt:
+                    on_interrupt(signum, len(executor.result.in_flight))
+            elif not interrupt.abandoned and run is not None:
+                interrupt.abandoned = True
+                run.cancel()
+
+        with _signals_to(on_signal):
+            run = asyncio.ensure_future(executor.run())
+            try:
+                return await run, interrupt
+            except asyncio.CancelledError:
+                if not interrupt.abandoned:
+                    raise  # cancelled from outside, not by a second signal
+                return executor.result, interrupt
+
+
+@contextlib.contextmanager
+def _signals_to(handler: Callable[[int], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call `handler` on the running loop, then are given back."""
+    loop = asyncio.get_running_loop()
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old = signal.getsignal(signum)
+            loop.add_signal_handler(signum, handler, signum)
+        except (ValueError, RuntimeError, NotImplementedError):
+            continue  # not the main thread, or no signals here: nothing to take over
+        previous[signum] = old
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            loop.remove_signal_handler(signum)  # resets to the default, not to `old`
+            signal.signal(signum, old if old is not None else signal.SIG_DFL)
 
 
 async def read_everything(

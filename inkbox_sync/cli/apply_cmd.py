@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
+from inkbox_sync.cli import signals
 from inkbox_sync.cli.common import (
     ReadProgress,
     connection,
@@ -16,16 +19,25 @@ from inkbox_sync.cli.common import (
     target_option,
 )
 from inkbox_sync.cli.context import get_options
-from inkbox_sync.errors import ApplyError, RefusedError
+from inkbox_sync.cli.output import say
+from inkbox_sync.errors import ApplyError, ApplyInterrupted, RefusedError, signal_name
+from inkbox_sync.executor import ExecutionResult
 from inkbox_sync.manifest import load_manifests
 from inkbox_sync.plan import Plan, SafetyReport, Step
 from inkbox_sync.plan_file import load_json
 from inkbox_sync.render import render_text
 from inkbox_sync.safety import check_steps
-from inkbox_sync.workflow import Connection, read_and_plan, reread_basis, run_steps, run_sync
+from inkbox_sync.workflow import (
+    Connection,
+    Interrupt,
+    check_key_scope,
+    read_and_plan,
+    reread_basis,
+    run_steps,
+    run_sync,
+)
 
-#: How many done / not-done steps a failure report lists before summarising.
-_LISTED = 20
+_AGAIN = "Live state is safe for every caller; run apply again to converge."
 
 
 @click.command("apply")
@@ -58,7 +70,9 @@ def command(
     Shows the plan and asks before writing; with no terminal to ask on it
     refuses unless --auto-approve. Idempotent: a second apply makes no writes.
     Interrupted? Run it again: it re-plans from what is live and converges,
-    still caller-safe, with no duplicate rules.
+    still caller-safe, with no duplicate rules. Ctrl-C (SIGINT) or SIGTERM while
+    it writes: no new write starts, those in flight finish, and the report says
+    what was done (exit 130 / 143); a second one stops waiting.
 
     \b
     Examples:
@@ -72,27 +86,43 @@ def command(
     wanted = parse_targets(targets)
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
-        if plan_file is not None:
-            plan, safety = _saved_plan(conn, plan_file, wanted)
-        else:
-            desired = load_manifests(list(paths))
-            plan, _ = run_sync(
-                read_and_plan(
-                    conn, desired, targets=wanted, progress=ReadProgress("reading live state")
+        with _nothing_written_yet():
+            if plan_file is not None:
+                plan, safety = _saved_plan(conn, plan_file, wanted)
+            else:
+                desired = load_manifests(list(paths))
+                plan, _ = run_sync(
+                    read_and_plan(
+                        conn, desired, targets=wanted, progress=ReadProgress("reading live state")
+                    )
                 )
-            )
-            safety = plan.safety
-        color = options.color and sys.stdout.isatty()
-        click.echo(render_text(plan, color=color, show_steps=options.verbose > 0), nl=False)
-        if not plan.steps:
-            click.echo("Nothing to do.")
-            return
-        _refuse_if_needed(plan, safety, force=force, auto_approve=auto_approve)
+                safety = plan.safety
+            color = options.color and sys.stdout.isatty()
+            say(render_text(plan, color=color, show_steps=options.verbose > 0), nl=False)
+            if not plan.steps:
+                say("Nothing to do.")
+                return
+            _refuse_unsafe(safety)
+            warning = run_sync(check_key_scope(conn, plan.steps))
+            if warning:
+                say(f"warning: {warning}", err=True)
+            _refuse_if_needed(plan, force=force, auto_approve=auto_approve)
         started = time.monotonic()
         try:
             _execute(conn, plan)
         finally:
             report_stats(options, conn, time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def _nothing_written_yet() -> Iterator[None]:
+    """A signal before the first write: exit 130/143 saying that nothing was written."""
+    try:
+        yield
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if not signals.is_interrupt(exc):
+            raise
+        raise signals.interrupted("before the first write: nothing was written") from None
 
 
 def _saved_plan(conn: Connection, path: Path, targets: list[str]) -> tuple[Plan, SafetyReport]:
@@ -119,12 +149,15 @@ def _saved_plan(conn: Connection, path: Path, targets: list[str]) -> tuple[Plan,
     return plan, check_steps(live, plan.steps)
 
 
-def _refuse_if_needed(plan: Plan, safety: SafetyReport, *, force: bool, auto_approve: bool) -> None:
+def _refuse_unsafe(safety: SafetyReport) -> None:
     if not safety.verified:
         raise RefusedError(
             "refusing a plan that is not transition-safe (--force does not override this): "
             f"{safety.violation.message if safety.violation else 'unknown violation'}"
         )
+
+
+def _refuse_if_needed(plan: Plan, *, force: bool, auto_approve: bool) -> None:
     valves = plan.forced_warnings
     if valves and not force:
         listed = "\n  ".join(w.message for w in valves)
@@ -148,28 +181,54 @@ def _execute(conn: Connection, plan: Plan) -> None:
         nonlocal finished
         finished += 1
         mark = "ok" if error is None else f"FAILED: {error}"
-        click.echo(f"[{finished:>{width}}/{total}] {step.describe()} ... {mark}")
+        say(f"[{finished:>{width}}/{total}] {step.describe()} ... {mark}")
+
+    def on_interrupt(signum: int, in_flight: int) -> None:
+        say(
+            f"{signal_name(signum)}: no new write starts; waiting for the {in_flight} in flight "
+            "to finish (press Ctrl-C again to stop waiting)",
+            err=True,
+        )
 
     started = time.monotonic()
-    result = run_sync(run_steps(conn, plan.steps, on_step))
+    result, interrupt = run_sync(run_steps(conn, plan.steps, on_step, on_interrupt))
     elapsed = time.monotonic() - started
-    if result.ok:
+    if result.ok and interrupt.signum is None:
         adopted = (
             f" ({len(result.adopted)} create(s) adopted an existing rule)" if result.adopted else ""
         )
-        click.echo(f"Applied {len(result.done)} write(s) in {elapsed:.1f}s{adopted}.")
+        say(f"Applied {len(result.done)} write(s) in {elapsed:.1f}s{adopted}.")
         return
+    raise _report(plan.steps, result, interrupt)
+
+
+def _report(steps: tuple[Step, ...], result: ExecutionResult, interrupt: Interrupt) -> ApplyError:
+    """What was done, what was not, and what nobody knows, as the error to exit with."""
     done = set(result.done)
-    not_done = [plan.steps[i] for i in range(total) if i not in done]
-    raise ApplyError(
-        f"apply stopped after a failure ({result.failed[0][1]}); {len(done)} of {total} writes made. "
-        "Live state is safe for every caller; run apply again to converge.",
-        done=_listed([plan.steps[i].describe() for i in sorted(done)]),
-        not_done=_listed([s.describe() for s in not_done]),
-    )
-
-
-def _listed(lines: list[str]) -> list[str]:
-    if len(lines) <= _LISTED:
-        return lines
-    return [*lines[:_LISTED], f"... and {len(lines) - _LISTED} more"]
+    lists = {
+        "done": [steps[i].describe() for i in sorted(done)],
+        "not_done": [
+            s.describe() for i, s in enumerate(steps) if i not in done and i not in result.in_flight
+        ],
+        "uncertain": [steps[i].describe() for i in sorted(result.in_flight)],
+    }
+    failure = f"; the first failure: {result.failed[0][1]}" if result.failed else ""
+    made = f"{len(done)} of {len(steps)} writes made"
+    if interrupt.signum is None:
+        return ApplyError(
+            f"apply stopped after a failure ({result.failed[0][1]}); {made}. {_AGAIN}", **lists
+        )
+    name = signal_name(interrupt.signum)
+    if interrupt.abandoned:
+        message = (
+            f"apply interrupted by {name}, then told to stop waiting: "
+            f"{len(result.in_flight)} write(s) in flight were abandoned and may or may not "
+            f"have been made; {len(done)} of {len(steps)} writes known made{failure}. "
+            "Either way every caller is safe; run apply again to converge."
+        )
+    else:
+        message = (
+            f"apply interrupted by {name}: no write started after it, and those in flight "
+            f"finished; {made}{failure}. {_AGAIN}"
+        )
+    return ApplyInterrupted(message, signum=interrupt.signum, **lists)

@@ -16,6 +16,7 @@ from inkbox_sync.cli import (
     plan_cmd,
     sandbox_cmd,
     schema_cmd,
+    signals,
     validate_cmd,
 )
 from inkbox_sync.cli.context import DEFAULT_CONCURRENCY, GlobalOptions
@@ -75,7 +76,8 @@ def cli(
     Try it without an account on the embedded sandbox:
       inkbox-sync --sandbox demo.json plan examples/
 
-    Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode).
+    Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode),
+    130 / 143 interrupted by SIGINT / SIGTERM.
     """
     output.protect(api_key)
     ctx.obj = GlobalOptions(
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     (`output`), tracebacks of bugs included.
     """
     output.protect(os.environ.get("INKBOX_API_KEY"))  # before click could echo it anywhere
-    sys.exit(_run(argv))
+    with signals.sigterm_as_interrupt():
+        sys.exit(_run(argv))
 
 
 def _run(argv: list[str] | None) -> int:
@@ -109,8 +112,12 @@ def _run(argv: list[str] | None) -> int:
     except InkboxSyncError as exc:
         output.report_error(exc)
         return exc.exit_code
-    except click.exceptions.Abort:
-        output.say("Aborted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        if signals.is_interrupt(exc):
+            error = signals.interrupted()
+            output.report_error(error)
+            return error.exit_code
+        output.say("Aborted.", err=True)  # end of input at a prompt
         return 1
     except click.ClickException as exc:
         # Usage errors exit 1, not click's 2: 2 means "changes" under --detailed-exitcode.

@@ -1,6 +1,6 @@
 """The Inkbox API client (the one place that knows URLs and field names) and its transport."""
 
-from inkbox_sync.client.api import PAGE_LIMIT, InkboxClient
+from inkbox_sync.client.api import PAGE_LIMIT, InkboxClient, KeyScope
 from inkbox_sync.client.transport import (
     ClientStats,
     RequestEvent,
@@ -13,6 +13,7 @@ __all__ = [
     "PAGE_LIMIT",
     "ClientStats",
     "InkboxClient",
+    "KeyScope",
     "RequestEvent",
     "RetryPolicy",
     "check_base_url",

@@ -37,8 +37,12 @@ from inkbox_sync.model import (
     LiveRule,
     RuleStatus,
 )
+from inkbox_sync.plan import Step
 
 API: Final = "/api/v1"
+WHOAMI: Final = "/api/whoami"  # outside /api/v1, as in the SDK
+ADMIN_SCOPED: Final = "api_key.admin_scoped"
+AGENT_SCOPED: Final = "api_key.agent_scoped."  # .claimed, .unclaimed
 PAGE_LIMIT: Final = 200  # the contract's maximum page size: fewest requests per listing
 #: Pages of a concurrent listing queued for a free request slot beyond those in flight:
 #: at 20 ms latency they raise slot use from ~90% to ~93% (a 100,000-rule read: -5%).
@@ -53,6 +57,25 @@ NUMBER_FIELDS: Final = frozenset(
 
 JsonObject = dict[str, object]
 _S = TypeVar("_S", bound=str)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyScope:
+    """What `GET /api/whoami` says about the key (never the key itself)."""
+
+    auth_type: str
+    auth_subtype: str | None
+    organization_id: str | None
+    key_id: str | None
+
+    @property
+    def admin(self) -> bool | None:
+        """True admin-scoped, False agent-scoped, None a kind this client does not know."""
+        if self.auth_subtype == ADMIN_SCOPED:
+            return True
+        if self.auth_subtype is not None and self.auth_subtype.startswith(AGENT_SCOPED):
+            return False
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +142,31 @@ class InkboxClient:
 
     async def aclose(self) -> None:
         await self._t.aclose()
+
+    # -- the key ----------------------------------------------------------------
+
+    async def whoami(self) -> KeyScope | None:
+        """The key's scope; None when the API does not answer whoami (404: an older server)."""
+        try:
+            data = await self._t.request("GET", WHOAMI)
+        except NotFoundError:
+            return None
+        item = _obj(data, WHOAMI)
+        return KeyScope(
+            auth_type=_str(item, "auth_type", WHOAMI),
+            auth_subtype=_opt_str(item, "auth_subtype", WHOAMI),
+            organization_id=_opt_str(item, "organization_id", WHOAMI),
+            key_id=_opt_str(item, "key_id", WHOAMI),
+        )
+
+    @staticmethod
+    def needs_admin(step: Step) -> bool:
+        """Whether this contract lets only an admin-scoped key make the write: changing
+        `filter_mode`, and a rule's PATCH or DELETE. Routing and creating a rule are
+        open to an agent-scoped key."""
+        if step.kind == "update_number":
+            return "filter_mode" in (step.fields or {})
+        return step.kind in ("update_rule", "delete_rule")
 
     # -- identities and numbers -------------------------------------------------
 

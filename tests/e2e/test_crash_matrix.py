@@ -19,13 +19,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from inkbox_sync.safety import check_steps
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, wait_until
 from tests.support.replay import committed, duplicate_targets, live_from_document, steps_from_log
 from tests.support.sandbox import SandboxProcess, api_writes, sandbox_process
 
@@ -51,14 +50,6 @@ def crash_manifest(box: SandboxProcess, path: Path) -> Path:
         "        status: paused\n"
     )
     return path
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
 
 
 def apply_until_held(box: SandboxProcess, manifest: Path, k: int) -> None:
