@@ -191,12 +191,15 @@ async def run_steps(
 
 @contextlib.contextmanager
 def _signals_to(handler: Callable[[int], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM call `handler` on the running loop, then are given back."""
+    """SIGINT and SIGTERM call `handler` on the running loop, then are given back.
+    A signal the process was started ignoring (`nohup`, a background job) stays ignored."""
     loop = asyncio.get_running_loop()
     previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
             old = signal.getsignal(signum)
+            if old is signal.SIG_IGN:
+                continue
             loop.add_signal_handler(signum, handler, signum)
         except (ValueError, RuntimeError, NotImplementedError):
             continue  # not the main thread, or no signals here: nothing to take over

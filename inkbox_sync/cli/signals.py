@@ -27,18 +27,21 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """For the whole command: SIGTERM raises KeyboardInterrupt, as SIGINT does."""
+    """For the whole command: SIGTERM raises KeyboardInterrupt, as SIGINT does
+    (unless the process was started ignoring SIGTERM: then it stays ignored)."""
     global _terminated
     _terminated = False
+    previous = None
     try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def is_interrupt(exc: BaseException) -> bool:
