@@ -116,3 +116,20 @@ def test_events_report_each_attempt() -> None:
     asyncio.run(go())
     assert [(e.method, e.status, e.attempt) for e in events] == [("GET", 503, 1), ("GET", 200, 2)]
     assert all(e.elapsed >= 0 for e in events)
+
+
+def test_a_non_json_error_body_is_scrubbed_before_it_is_cut() -> None:
+    """Finding 8: the body was cut at 500 characters first, so a key straddling the
+    cut was left half there, where no scrubbing could find it."""
+    api = FakeApi.fleet(1, 0)
+    body = "<html>" + "x" * (500 - len("<html>") - 6) + KEY + "</html>"
+    api.faults.append(lambda request: httpx.Response(400, text=body))
+
+    async def go() -> None:
+        async with make_client(api, FakeTime()) as client:
+            await client.list_numbers()
+
+    with pytest.raises(ApiError) as info:
+        asyncio.run(go())
+    shown = f"{info.value} {info.value.detail!r}"
+    assert KEY[:6] not in shown and "***" in shown
