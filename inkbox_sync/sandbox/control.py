@@ -4,7 +4,8 @@ They need no API key, get no latency, failures or rate limiting, and are not
 recorded in the request log (reading the log must not change it).
 
     GET    /_sandbox/state      the state document
-    PUT    /_sandbox/state      replace it (checked like --state; answers the stored form)
+    PUT    /_sandbox/state      replace it (checked like --state, an older version's document
+                                 migrated; answers the stored form)
     GET    /_sandbox/requests   the request log
     DELETE /_sandbox/requests   clear it
     GET    /_sandbox/faults     {"latency_ms", "fail_rate", "seed", "rate_limit",
@@ -17,10 +18,11 @@ recorded in the request log (reading the log must not change it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from inkbox_sync.sandbox.app import Request, Response
-from inkbox_sync.sandbox.document import DocumentError, normalize
+from inkbox_sync.sandbox.document import Document, DocumentError
 from inkbox_sync.sandbox.faults import FaultInjector, RateLimiter, WriteGate
 from inkbox_sync.sandbox.reqlog import RequestLog
 from inkbox_sync.sandbox.store import Store
@@ -49,10 +51,18 @@ class Knobs:
 
 
 class Control:
-    def __init__(self, store: Store, log: RequestLog, knobs: Knobs) -> None:
+    def __init__(
+        self,
+        store: Store,
+        log: RequestLog,
+        knobs: Knobs,
+        load: Callable[[object], Document],
+    ) -> None:
+        """`load` checks a state document for this sandbox's API version (DocumentError)."""
         self.store = store
         self.log = log
         self.knobs = knobs
+        self.load = load
 
     def handle(self, request: Request) -> Response:
         route = (request.method, request.path.rstrip("/"))
@@ -62,7 +72,7 @@ class Control:
             return Response(200, self.store.document())
         if route == ("PUT", "/_sandbox/state"):
             try:
-                doc = normalize(request.body)
+                doc = self.load(request.body)
             except DocumentError as exc:
                 return _invalid(exc.errors)
             self.store.replace(doc)

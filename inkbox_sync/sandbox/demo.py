@@ -1,13 +1,8 @@
-"""The demo organisation a fresh sandbox starts with.
-
-It owns the numbers `examples/` names, configured *differently* from what the
-examples ask for (a blacklist where a whitelist is wanted, `auto_reject` where
-a webhook is wanted, a stale block rule, a paused rule that should be active
-and the reverse), so a newcomer's first `plan` on the examples shows a real
-plan. `legacy-bot` is named by no example: a correct tool never touches it.
+"""What both versions' demo organisations share: stable ids and timestamps.
 
 Ids are uuid5 of fixed names and timestamps are fixed, so every fresh demo is
-byte-for-byte the same document.
+byte-for-byte the same document, and a number has the same id in the 2026-06
+demo (`v2026_06.demo`) and the 2026-10 one (`v2026_10.demo`).
 """
 
 from __future__ import annotations
@@ -15,124 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Final
 
-from inkbox_sync.sandbox.document import ORGANIZATION_ID, Document
-from inkbox_sync.sandbox.validation import JsonObj
-
 NAMESPACE: Final = uuid.UUID("5a1d4c3e-8b0f-4f5e-9c1a-6d2b7e4f0a91")
 CREATED: Final = "2025-01-06T09:00:00+00:00"
-
-# handle, number, type, state, call action, websocket url, webhook url, filter mode, rules
-# (rules: action, target, status)
-_NUMBERS: Final[list[tuple[str, str, str, str | None, str, str | None, str | None, str, list[tuple[str, str, str]]]]] = [
-    (
-        "support-bot", "+18335794607", "toll_free", None,
-        "auto_reject", None, None, "blacklist",
-        [
-            ("block", "+18005550199", "active"),
-            ("allow", "+14155550100", "active"),
-            ("allow", "+14155550124", "active"),  # examples stage it as paused
-            ("block", "+14155550666", "paused"),  # examples want it enforced
-            ("block", "+19005550142", "active"),  # stale: no manifest names it
-        ],
-    ),
-    (
-        "sales-bot", "+14155550001", "local", "CA",
-        "auto_accept", "wss://sales.agents.example.com/ws", None, "blacklist",
-        [
-            ("block", "+18005550199", "active"),
-            ("block", "+12025550143", "active"),
-        ],
-    ),
-    (
-        "billing-bot", "+14155550002", "local", "CA",
-        # blacklist: the examples switch it to whitelist, so the first plan shows a
-        # filter_mode flip made safe (pins before the flip, clean-up after it).
-        "webhook", None, "https://billing.example.com/inkbox/calls", "blacklist",
-        [
-            ("block", "+18005550199", "active"),
-            ("allow", "+14155550100", "active"),
-            ("allow", "+14155550101", "active"),
-            ("allow", "+16465550188", "paused"),
-        ],
-    ),
-    (
-        "scheduler-bot", "+14155550003", "local", "CA",
-        "auto_reject", None, None, "blacklist",
-        [],
-    ),
-    (
-        "partner-bot", "+12125550100", "local", "NY",
-        "auto_accept", "wss://partners.example.com/ws", None, "whitelist",
-        [
-            ("allow", "+442071838750", "active"),
-            ("block", "+14155550666", "active"),  # redundant under whitelist
-        ],
-    ),
-    (
-        "legacy-bot", "+13125550199", "local", "IL",
-        "webhook", None, "https://legacy.example.com/hooks/inkbox", "blacklist",
-        [
-            ("block", "+18005550123", "active"),
-            ("allow", "+13125550100", "active"),
-        ],
-    ),
-]  # fmt: skip
 
 
 def demo_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
-
-
-def demo_document() -> Document:
-    """A fresh copy of the demo organisation's state document."""
-    identities: list[JsonObj] = []
-    numbers: list[JsonObj] = []
-    rules: list[JsonObj] = []
-    for handle, number, type_, state, action, ws_url, hook_url, mode, number_rules in _NUMBERS:
-        identity_id = demo_id("identity", handle)
-        number_id = demo_id("number", number)
-        identities.append(
-            {
-                "id": identity_id,
-                "organization_id": ORGANIZATION_ID,
-                "agent_handle": handle,
-                "display_name": handle.replace("-", " ").title(),
-                "description": None,
-                "email_address": f"{handle}@inkboxmail.com",
-                "imessage_enabled": False,
-                "imessage_filter_mode": "blacklist",
-                "created_at": CREATED,
-                "updated_at": CREATED,
-            }
-        )
-        numbers.append(
-            {
-                "id": number_id,
-                "number": number,
-                "type": type_,
-                "status": "active",
-                "state": state,
-                "incoming_call_action": action,
-                "client_websocket_url": ws_url,
-                "incoming_call_webhook_url": hook_url,
-                "filter_mode": mode,
-                "agent_identity_id": identity_id,
-                "sms_status": "ready",
-                "created_at": CREATED,
-                "updated_at": CREATED,
-            }
-        )
-        for rule_action, target, status in number_rules:
-            rules.append(
-                {
-                    "id": demo_id("rule", f"{number}:{target}"),
-                    "phone_number_id": number_id,
-                    "action": rule_action,
-                    "match_type": "exact_number",
-                    "match_target": target,
-                    "status": status,
-                    "created_at": CREATED,
-                    "updated_at": CREATED,
-                }
-            )
-    return {"identities": identities, "numbers": numbers, "rules": rules}

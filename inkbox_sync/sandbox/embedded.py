@@ -4,7 +4,8 @@ The same HTTP server as `sandbox serve`, on a free loopback port in a
 background thread, so a command run with `--sandbox` goes through exactly the
 client path it would use against the real API. FILE is created with the demo
 organisation if missing; writes are persisted to it as with `--state`, and on
-exit the server stops and FILE is left a complete JSON document.
+exit the server stops and FILE is left a complete JSON document. It speaks the
+API version it is given (`versions.DEFAULT_API_VERSION` unless told otherwise).
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ answered. A SIGKILLed process loses nothing it flushed (the page cache
 survives the process), so every acknowledged write is in FILE + journal.
 (A power cut is another matter; the sandbox does not fsync each write.)
 
-Journal records are after-images: `{"op": "number"|"rule", "value": {...}}`
-upserts, `{"op": "number_deleted"|"rule_deleted", "id": ...}` removes (a
-number's removal takes its rules), `{"op": "reset", "value": <document>}`
-replaces everything. Replaying records onto a snapshot that already contains
-them yields that same snapshot (ids are never reused), which is what makes
-compaction crash-safe without any marker:
+Journal records are after-images, the same for every API version:
+`{"op": KIND, "value": {...}}` upserts the object into KIND's section
+(`identity`, `number`, `rule`, `rule_alias`), `{"op": KIND + "_deleted", "id":
+...}` removes one (a 2026-06 number's removal takes its rules), `{"op":
+"batch", "records": [...]}` is several applied as one write, and `{"op":
+"reset", "value": <document>}` replaces everything. Replaying records onto a
+snapshot that already contains them yields that same snapshot (ids are never
+reused), which is what makes compaction crash-safe without any marker:
 
 1. capture the state and the journal length L together (under the store lock);
 2. write the snapshot to a temporary file and rename it over FILE;
@@ -36,8 +38,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final
 
-from inkbox_sync.sandbox.document import Document, DocumentError, normalize
+from inkbox_sync.sandbox.document import Document, DocumentError
 from inkbox_sync.sandbox.validation import JsonObj
+from inkbox_sync.sandbox.versions import check_document
 
 MIN_COMPACT_BYTES: Final = 4 * 1024 * 1024
 
@@ -45,13 +48,14 @@ MIN_COMPACT_BYTES: Final = 4 * 1024 * 1024
 def dump_document(doc: Document) -> bytes:
     """The document as JSON with one object per line: readable, diffable, and
     fast (the C encoder only runs without `indent`)."""
-    parts = ["{"]
-    for i, section in enumerate(("identities", "numbers", "rules")):
-        items = ",\n  ".join(json.dumps(item) for item in doc[section])
-        body = f"\n  {items}\n" if items else ""
-        parts.append(f'\n "{section}": [{body}]' + ("," if i < 2 else "\n"))
-    parts.append("}\n")
-    return "".join(parts).encode()
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list):
+            items = ",\n  ".join(json.dumps(item) for item in value)
+            parts.append(f"{json.dumps(key)}: [" + (f"\n  {items}\n ]" if items else "]"))
+        else:
+            parts.append(f"{json.dumps(key)}: {json.dumps(value)}")
+    return ("{\n " + ",\n ".join(parts) + "\n}\n").encode()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -68,48 +72,72 @@ def atomic_write(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+_SECTION: Final = {
+    "identity": "identities",
+    "number": "numbers",
+    "rule": "rules",
+    "rule_alias": "rule_aliases",
+}
+
+
 def replay(doc: Document, lines: Iterable[bytes], source: str) -> Document:
     """Apply journal lines (after-images) to a document; see the module docstring."""
-    identities = list(doc["identities"])
-    numbers = {n["id"]: n for n in doc["numbers"]}
-    rules = {r["id"]: r for r in doc["rules"]}
+    tables = {
+        key: {o["id"]: o for o in value} for key, value in doc.items() if isinstance(value, list)
+    }
+    scalars = {key: value for key, value in doc.items() if not isinstance(value, list)}
     pending = list(lines)
     for index, line in enumerate(pending, start=1):
         try:
             record = json.loads(line)
-            op = record["op"]
+            if record["op"] == "reset":
+                value = record["value"]
+                tables = {
+                    k: {o["id"]: o for o in v} for k, v in value.items() if isinstance(v, list)
+                }
+                scalars = {k: v for k, v in value.items() if not isinstance(v, list)}
+            else:
+                _apply(tables, record)
         except (ValueError, KeyError, TypeError):
             if index == len(pending) and not line.endswith(b"\n"):
                 break  # torn by a kill mid-write: never acknowledged
             raise DocumentError(
                 [{"loc": [source, index], "msg": "unreadable journal line", "type": "value_error"}]
             ) from None
-        if op == "number":
-            numbers[record["value"]["id"]] = record["value"]
-        elif op == "rule":
-            rules[record["value"]["id"]] = record["value"]
-        elif op == "rule_deleted":
-            rules.pop(record["id"], None)
-        elif op == "number_deleted":
-            numbers.pop(record["id"], None)
-            rules = {k: r for k, r in rules.items() if r["phone_number_id"] != record["id"]}
-        elif op == "reset":
-            value = record["value"]
-            identities = list(value["identities"])
-            numbers = {n["id"]: n for n in value["numbers"]}
-            rules = {r["id"]: r for r in value["rules"]}
-    return {
-        "identities": identities,
-        "numbers": list(numbers.values()),
-        "rules": list(rules.values()),
-    }
+    return {**scalars, **{key: list(table.values()) for key, table in tables.items()}}
+
+
+def _apply(tables: dict[str, dict[str, JsonObj]], record: JsonObj) -> None:
+    op = record["op"]
+    if op == "batch":
+        for each in record["records"]:
+            _apply(tables, each)
+    elif op.endswith("_deleted"):
+        kind = op.removesuffix("_deleted")
+        tables.setdefault(_SECTION[kind], {}).pop(record["id"], None)
+        if kind == "number" and "rules" in tables:  # 2026-06: a number's rules go with it
+            rules = tables["rules"]
+            tables["rules"] = {
+                k: r for k, r in rules.items() if r.get("phone_number_id") != record["id"]
+            }
+    else:
+        value = record["value"]
+        tables.setdefault(_SECTION[op], {})[value["id"]] = value
 
 
 class StateFile:
     """The snapshot at `path` and its journal at `path` + `.journal`."""
 
-    def __init__(self, path: Path, compact_bytes: int = MIN_COMPACT_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        compact_bytes: int = MIN_COMPACT_BYTES,
+        check: Callable[[object, str], Document] | None = None,
+    ) -> None:
+        """`check(raw, root)` checks a loaded document; by default in the version it
+        declares (`versions.check_document`)."""
         self.path = path
+        self._check = check
         self.journal_path = path.with_name(path.name + ".journal")
         self._compact_bytes = compact_bytes
         self._lock = threading.Lock()  # taken inside the store lock, never around it
@@ -134,13 +162,21 @@ class StateFile:
             raise DocumentError(
                 [{"loc": ["state"], "msg": f"not JSON: {exc}", "type": "json_invalid"}]
             ) from None
-        doc = normalize(doc, root="state")
+        check = self._check or check_document
+        doc = check(doc, "state")
         try:
             with open(self.journal_path, "rb") as journal:
                 lines = journal.readlines()
         except FileNotFoundError:
             lines = []
-        return normalize(replay(doc, lines, "journal"), root="state") if lines else doc
+        return check(replay(doc, lines, "journal"), "state") if lines else doc
+
+    def keep_copy(self, doc: Document, version: str) -> Path:
+        """Save `doc` (what FILE held before a migration to a newer API version) beside
+        FILE as FILE's stem + `.VERSION` + suffix, and return that path."""
+        copy = self.path.with_name(f"{self.path.stem}.{version}{self.path.suffix}")
+        atomic_write(copy, dump_document(doc))
+        return copy
 
     def start(self, doc: Document) -> None:
         """Make `doc` the snapshot and open an empty journal for the writes to come."""

@@ -3,8 +3,9 @@
 `SandboxServer(SandboxOptions(...)).start()` serves on a background thread
 (the HTTP loop is `httpd`). Each API request then meets, in order: latency (a
 sleep outside every lock, so N slow requests overlap), the rate limit, the
-fault injector, the API itself (`app`), and the request log. `/_sandbox/`
-requests go straight to `control`.
+fault injector, the API itself (the app of `options.api_version`, see
+`versions`), and the request log. `/_sandbox/` requests go straight to
+`control`. All of this is the same for every API version.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Self
+from typing import Any, Final, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.sandbox.app import Request, Response, SandboxApp
 from inkbox_sync.sandbox.control import Control, Knobs
-from inkbox_sync.sandbox.demo import demo_document
-from inkbox_sync.sandbox.document import Document, DocumentError, normalize
+from inkbox_sync.sandbox.document import Document, DocumentError
 from inkbox_sync.sandbox.faults import DEFAULT_RATE_LIMIT, FaultInjector, RateLimiter
 from inkbox_sync.sandbox.httpd import Handler, HTTPServer, HTTPServer6
 from inkbox_sync.sandbox.persistence import MIN_COMPACT_BYTES, Compactor, StateFile
@@ -29,6 +29,12 @@ from inkbox_sync.sandbox.reqlog import DEFAULT_LIMIT as REQUEST_LOG_LIMIT
 from inkbox_sync.sandbox.reqlog import RequestLog
 from inkbox_sync.sandbox.store import Store
 from inkbox_sync.sandbox.validation import MAX_LIMIT
+from inkbox_sync.sandbox.versions import (
+    DEFAULT_API_VERSION,
+    VERSIONS,
+    load_document,
+    upgrade,
+)
 
 DEFAULT_API_KEY: Final = "sandbox-key"
 
@@ -37,13 +43,17 @@ DEFAULT_API_KEY: Final = "sandbox-key"
 class SandboxOptions:
     """How a sandbox starts. The initial state, in order of precedence:
     `initial_state` (a state document; `document.empty()` for none at all),
-    else the contents of `state_file` if it exists, else the demo organisation.
-    With `state_file` every accepted write is persisted there."""
+    else the contents of `state_file` if it exists, else the demo organisation
+    of `api_version`. A document of an older version is migrated to
+    `api_version` (see `versions`). With `state_file` every accepted write is
+    persisted there."""
 
+    api_version: str = DEFAULT_API_VERSION
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port, see SandboxServer.port
     api_key: str = DEFAULT_API_KEY
     agent_key: str | None = None  # an agent-scoped key: 403 on admin-only operations
+    agent_handle: str | None = None  # 2026-10: the agent key's identity (default: the first)
     latency_ms: float = 0.0
     fail_rate: float = 0.0
     rate_limit: int = DEFAULT_RATE_LIMIT  # requests per second per key
@@ -63,6 +73,21 @@ class SandboxServer:
         opts = self.options
         if opts.page_size < 1:
             raise ConfigError("--page-size must be at least 1")
+        if opts.api_version not in VERSIONS:
+            raise ConfigError(
+                f"API version {opts.api_version!r} is not one the sandbox speaks "
+                f"({', '.join(VERSIONS)})"
+            )
+        self.version = VERSIONS[opts.api_version]
+        if opts.agent_handle is not None and opts.api_version == "2026-06":
+            raise ConfigError(
+                "--agent-handle needs --api-version 2026-10: a 2026-06 agent key is not "
+                "scoped to one identity"
+            )
+        #: The API version the initial state was migrated from, if it was (see start()),
+        #: and where the state file's pre-migration document was kept.
+        self.migrated_from: str | None = None
+        self.kept_copy: Path | None = None
         self.knobs = Knobs(
             latency_ms=opts.latency_ms,
             faults=FaultInjector(opts.fail_rate, opts.seed),
@@ -80,12 +105,22 @@ class SandboxServer:
     def start(self) -> Self:
         opts = self.options
         doc = self._initial_document()
-        store = self._store = Store(doc, journal=self._state_file)
+        version = self.version
+        store = self._store = version.store(doc, self._state_file)
         frontend = _Frontend(
-            SandboxApp(
-                store, api_key=opts.api_key, agent_key=opts.agent_key, page_size=opts.page_size
+            version.app(
+                store,
+                api_key=opts.api_key,
+                agent_key=opts.agent_key,
+                agent_handle=opts.agent_handle,
+                page_size=opts.page_size,
             ),
-            Control(store, self.request_log, self.knobs),
+            Control(
+                store,
+                self.request_log,
+                self.knobs,
+                lambda raw: load_document(raw, version.name)[0],
+            ),
             self.knobs,
             self.request_log,
         )
@@ -133,9 +168,18 @@ class SandboxServer:
         state_file = StateFile(opts.state_file, opts.journal_limit) if opts.state_file else None
         try:
             if opts.initial_state is not None:
-                doc = normalize(opts.initial_state, root="state")
+                doc, self.migrated_from = load_document(
+                    opts.initial_state, self.version.name, root="state"
+                )
             else:
-                doc = (state_file.load() if state_file else None) or demo_document()
+                # Snapshot and journal are replayed in the file's own version, then migrated.
+                loaded = state_file.load() if state_file else None
+                if loaded is None:
+                    doc = self.version.demo()
+                else:
+                    doc, self.migrated_from = upgrade(loaded, self.version.name, root="state")
+                    if state_file is not None and self.migrated_from is not None:
+                        self.kept_copy = state_file.keep_copy(loaded, self.migrated_from)
             if state_file is not None:
                 state_file.start(doc)  # the snapshot now holds `doc`, the journal is empty
         except DocumentError as exc:
@@ -183,7 +227,7 @@ class SandboxServer:
 class _Frontend:
     """What every request goes through before (and after) the API itself."""
 
-    app: SandboxApp
+    app: SandboxApp[Any]
     control: Control
     knobs: Knobs
     request_log: RequestLog

@@ -1,10 +1,12 @@
-"""Shape checks of request bodies and query strings, in the contract's 422 list form.
+"""Shape checks shared by every API version, in the contracts' 422 list form.
 
 Pure functions: each takes parsed JSON and returns the accepted values, or
 raises `ApiFailure(422, [...])` carrying every problem found at once, shaped
-like the live API's `[{"loc": [...], "msg": "...", "type": "..."}]`. Checks
-that need the current state (does the number exist, is the slot taken, does
-the routing have its URL after the patch) live in the store.
+like the live API's `[{"loc": [...], "msg": "...", "type": "..."}]`. The
+bodies of each version's own routes are checked in that version's package
+(`v2026_06.api`, `v2026_10.bodies`) with these pieces; checks that need the
+current state (does the number exist, is the slot taken, is the routing
+coherent after the patch) live in the stores.
 """
 
 from __future__ import annotations
@@ -19,43 +21,24 @@ JsonObj = dict[str, Any]
 ErrorItem = dict[str, Any]
 
 E164: Final = re.compile(r"\+[1-9][0-9]{1,14}")  # use fullmatch: `$` would allow a final newline
-CALL_ACTIONS: Final = ("auto_reject", "auto_accept", "webhook")
 FILTER_MODES: Final = ("blacklist", "whitelist")
 RULE_ACTIONS: Final = ("allow", "block")
 MATCH_TYPES: Final = ("exact_number",)
-RULE_STATUSES: Final = ("active", "paused")  # writable; "deleted" only via DELETE
 NUMBER_TYPES: Final = ("local", "toll_free")
 LOOPBACK: Final = frozenset({"localhost", "127.0.0.1"})
-NUMBER_PATCH_FIELDS: Final = (
-    "incoming_call_action",
-    "client_websocket_url",
-    "incoming_call_webhook_url",
-    "filter_mode",
-)
-RULE_FIELDS: Final = frozenset(
-    (
-        "id",
-        "phone_number_id",
-        "action",
-        "match_type",
-        "match_target",
-        "status",
-        "created_at",
-        "updated_at",
-    )
-)
 CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
 
 
 class ApiFailure(Exception):
-    """An error answer: status and the `detail` of `{"detail": ...}`."""
+    """An error answer: status, the `detail` of `{"detail": ...}`, and extra headers."""
 
-    def __init__(self, status: int, detail: object) -> None:
+    def __init__(self, status: int, detail: object, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
+        self.headers = headers or {}
 
 
 def error(loc: list[str | int], msg: str, type_: str) -> ErrorItem:
@@ -85,6 +68,19 @@ def path_uuid(value: str, name: str) -> str:
     return found
 
 
+def query_uuid(query: Mapping[str, str], name: str) -> str | None:
+    """A UUID query parameter in canonical form, None when absent; 422 when malformed."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    found = canonical_uuid(raw)
+    if found is None:
+        raise unprocessable(
+            [error(["query", name], "Input should be a valid UUID", "uuid_parsing")]
+        )
+    return found
+
+
 def url_problem(value: str, *, secure: str, plain: str) -> str | None:
     """Why `value` is not an acceptable URL of scheme `secure` (`plain` only on loopback)."""
     try:
@@ -101,7 +97,14 @@ def url_problem(value: str, *, secure: str, plain: str) -> str | None:
     return f"URL scheme should be '{secure}' ('{plain}' only for localhost or 127.0.0.1)"
 
 
-def _body_object(body: object) -> JsonObj:
+#: The two call-routing URLs: field, secure scheme, plain scheme allowed on loopback.
+ROUTING_URLS: Final = (
+    ("client_websocket_url", "wss", "ws"),
+    ("incoming_call_webhook_url", "https", "http"),
+)
+
+
+def body_object(body: object) -> JsonObj:
     if body is None:
         raise unprocessable([error(["body"], "Field required", "missing")])
     if not isinstance(body, dict):
@@ -109,7 +112,7 @@ def _body_object(body: object) -> JsonObj:
     return body
 
 
-def _extra(body: Mapping[str, Any], allowed: tuple[str, ...]) -> list[ErrorItem]:
+def extra_fields(body: Mapping[str, Any], allowed: tuple[str, ...]) -> list[ErrorItem]:
     return [
         error(["body", key], "Extra inputs are not permitted", "extra_forbidden")
         for key in body
@@ -123,17 +126,17 @@ def choices(allowed: tuple[str, ...]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def _enum(body: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> list[ErrorItem]:
+def enum_field(body: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> list[ErrorItem]:
     if body[key] in allowed:
         return []
     return [error(["body", key], f"Input should be {choices(allowed)}", "enum")]
 
 
-def _required(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[ErrorItem]:
+def required_fields(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[ErrorItem]:
     return [error(["body", key], "Field required", "missing") for key in keys if key not in body]
 
 
-def _e164(body: Mapping[str, Any], key: str) -> list[ErrorItem]:
+def e164_field(body: Mapping[str, Any], key: str) -> list[ErrorItem]:
     value = body[key]
     if isinstance(value, str) and E164.fullmatch(value):
         return []
@@ -146,18 +149,11 @@ def _e164(body: Mapping[str, Any], key: str) -> list[ErrorItem]:
     ]
 
 
-def number_patch(body: object) -> JsonObj:
-    """The fields of a number PATCH: any subset; `null` clears a URL."""
-    obj = _body_object(body)
-    errors = _extra(obj, NUMBER_PATCH_FIELDS)
-    for key, allowed in (("incoming_call_action", CALL_ACTIONS), ("filter_mode", FILTER_MODES)):
-        if key in obj:
-            errors += _enum(obj, key, allowed)
-    for key, secure, plain in (
-        ("client_websocket_url", "wss", "ws"),
-        ("incoming_call_webhook_url", "https", "http"),
-    ):
-        value = obj.get(key)
+def routing_url_fields(body: Mapping[str, Any]) -> list[ErrorItem]:
+    """The URL fields a body carries, each `null` or a URL of its scheme."""
+    errors: list[ErrorItem] = []
+    for key, secure, plain in ROUTING_URLS:
+        value = body.get(key)
         if value is None:
             continue
         if not isinstance(value, str):
@@ -166,62 +162,15 @@ def number_patch(body: object) -> JsonObj:
         problem = url_problem(value, secure=secure, plain=plain)
         if problem:
             errors.append(error(["body", key], problem, "url_scheme"))
-    if errors:
-        raise unprocessable(errors)
-    return dict(obj)
-
-
-def rule_create(body: object) -> JsonObj:
-    """A rule create body: exactly `{action, match_type, match_target}`."""
-    obj = _body_object(body)
-    fields = ("action", "match_type", "match_target")
-    errors = _required(obj, fields)
-    for key in obj:
-        if key == "status":
-            # The contract: a new rule is always active. Say so, not just "extra".
-            errors.append(
-                error(
-                    ["body", "status"],
-                    "A new rule is always 'active'; the create body takes no status "
-                    "(PATCH the rule afterwards to pause it)",
-                    "extra_forbidden",
-                )
-            )
-        elif key not in fields:
-            errors.append(error(["body", key], "Extra inputs are not permitted", "extra_forbidden"))
-    if "action" in obj:
-        errors += _enum(obj, "action", RULE_ACTIONS)
-    if "match_type" in obj:
-        errors += _enum(obj, "match_type", MATCH_TYPES)
-    if "match_target" in obj:
-        errors += _e164(obj, "match_target")
-    if errors:
-        raise unprocessable(errors)
-    return {key: obj[key] for key in fields}
-
-
-def rule_patch(body: object) -> JsonObj:
-    """A rule PATCH body: `action` and/or `status` (active | paused)."""
-    obj = _body_object(body)
-    errors = _extra(obj, ("action", "status"))
-    if "action" in obj:
-        errors += _enum(obj, "action", RULE_ACTIONS)
-    if "status" in obj:
-        if obj["status"] == "deleted":
-            errors.append(
-                error(["body", "status"], "Use DELETE to delete a rule", "enum"),
-            )
-        else:
-            errors += _enum(obj, "status", RULE_STATUSES)
-    if errors:
-        raise unprocessable(errors)
-    return dict(obj)
+    return errors
 
 
 def provision(body: object) -> JsonObj:
-    """`POST /phone/numbers`: `{agent_handle, type: "local", state?}`."""
-    obj = _body_object(body)
-    errors = _required(obj, ("agent_handle",)) + _extra(obj, ("agent_handle", "type", "state"))
+    """`POST /phone/numbers`: `{agent_handle, type: "local", state?}` (both versions)."""
+    obj = body_object(body)
+    errors = required_fields(obj, ("agent_handle",)) + extra_fields(
+        obj, ("agent_handle", "type", "state")
+    )
     if "agent_handle" in obj and not isinstance(obj["agent_handle"], str):
         errors.append(
             error(["body", "agent_handle"], "Input should be a valid string", "string_type")
@@ -268,15 +217,17 @@ def paging(query: Mapping[str, str], max_limit: int) -> tuple[int, int]:
     return min(limit, max_limit), offset
 
 
-def rule_filters(query: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """`(action, match_type)` filters of a rule listing, each None when absent."""
+def enum_params(
+    query: Mapping[str, str], allowed: Mapping[str, tuple[str, ...]]
+) -> dict[str, str | None]:
+    """Enum-valued query filters (e.g. `action`), each None when absent; all problems at once."""
     errors: list[ErrorItem] = []
-    values: list[str | None] = []
-    for key, allowed in (("action", RULE_ACTIONS), ("match_type", MATCH_TYPES)):
+    values: dict[str, str | None] = {}
+    for key, options in allowed.items():
         value = query.get(key)
-        if value is not None and value not in allowed:
-            errors.append(error(["query", key], f"Input should be {choices(allowed)}", "enum"))
-        values.append(value)
+        if value is not None and value not in options:
+            errors.append(error(["query", key], f"Input should be {choices(options)}", "enum"))
+        values[key] = value
     if errors:
         raise unprocessable(errors)
-    return values[0], values[1]
+    return values
