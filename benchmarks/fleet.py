@@ -66,6 +66,7 @@ sys.path.insert(0, str(HERE))
 from load_manifest import generate  # noqa: E402  (a sibling script, not a package)
 
 API_KEY = "bench-key"
+CLIENT_API_VERSION = "2026-06"  # what the client speaks until its 2026-10 adapter lands
 PAGE_LIMIT = 200  # the contract's largest page of rules
 _ENTRY = "from inkbox_sync.cli.main import main; main()"
 _STATS = re.compile(
@@ -97,6 +98,8 @@ class Sandbox:
                 *cli_command(),
                 "sandbox",
                 "serve",
+                "--api-version",
+                CLIENT_API_VERSION,
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -43,13 +43,14 @@ class GlobalOptions:
     concurrency: int
     color: bool
     verbose: int
+    api_version: str = "auto"  # 2026-10 | 2026-06 | auto
 
     def __repr__(self) -> str:  # the key never reaches a repr, traceback or log line
         return (
             f"GlobalOptions(api_key={'***' if self.api_key else None}, "
             f"base_url={redact_url(self.base_url) if self.base_url else None!r}, "
             f"sandbox={self.sandbox!r}, concurrency={self.concurrency}, "
-            f"color={self.color}, verbose={self.verbose})"
+            f"color={self.color}, verbose={self.verbose}, api_version={self.api_version!r})"
         )
 
     @contextmanager
@@ -63,7 +64,9 @@ class GlobalOptions:
         if self.sandbox is not None:
             from inkbox_sync.sandbox.embedded import EmbeddedSandbox
 
-            with EmbeddedSandbox(self.sandbox) as box:
+            # design section 2: the embedded sandbox speaks 2026-10 unless told 2026-06.
+            version = "2026-06" if self.api_version == "2026-06" else "2026-10"
+            with EmbeddedSandbox(self.sandbox, api_version=version) as box:
                 protect(box.api_key)
                 label = f"the embedded sandbox ({self.sandbox})"
                 yield Endpoint(base_url=box.base_url, api_key=box.api_key, label=label)

@@ -45,6 +45,14 @@ from inkbox_sync.errors import InkboxSyncError
     "(created with a demo organisation if missing). Nothing leaves this machine.",
 )
 @click.option(
+    "--api-version",
+    type=click.Choice(["2026-10", "2026-06", "auto"]),
+    default="auto",
+    show_default=True,
+    help="The Inkbox API version. With --sandbox FILE: the one the embedded sandbox speaks "
+    "(auto: 2026-10).",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
     default=DEFAULT_CONCURRENCY,
@@ -61,6 +69,7 @@ def cli(
     api_key: str | None,
     base_url: str | None,
     sandbox: Path | None,
+    api_version: str,
     concurrency: int,
     no_color: bool,
     verbose: int,
@@ -73,8 +82,9 @@ def cli(
       inkbox-sync plan manifests/                 what would change, what callers feel
       inkbox-sync apply manifests/                make it so, in a caller-safe order
     \b
-    Try it without an account on the embedded sandbox:
-      inkbox-sync --sandbox demo.json plan examples/
+    Try it without an account on the embedded sandbox (2026-06 until the client
+    speaks 2026-10):
+      inkbox-sync --sandbox demo.json --api-version 2026-06 plan examples/
 
     Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode),
     130 / 143 interrupted by SIGINT / SIGTERM.
@@ -84,6 +94,7 @@ def cli(
         api_key=api_key or None,
         base_url=base_url or None,
         sandbox=sandbox,
+        api_version=api_version,
         concurrency=concurrency,
         color=not no_color,
         verbose=verbose,

@@ -13,6 +13,7 @@ from inkbox_sync.sandbox.faults import DEFAULT_RATE_LIMIT
 from inkbox_sync.sandbox.persistence import MIN_COMPACT_BYTES
 from inkbox_sync.sandbox.server import DEFAULT_API_KEY, SandboxOptions, SandboxServer
 from inkbox_sync.sandbox.validation import MAX_LIMIT
+from inkbox_sync.sandbox.versions import DEFAULT_API_VERSION, VERSIONS
 
 
 @click.group("sandbox")
@@ -21,6 +22,14 @@ def command() -> None:
 
 
 @command.command("serve")
+@click.option(
+    "--api-version",
+    type=click.Choice(sorted(VERSIONS, reverse=True)),
+    default=DEFAULT_API_VERSION,
+    show_default=True,
+    help="The Inkbox API version to speak. A --state FILE of an older version is migrated "
+    "(the original is kept beside it).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port",
@@ -48,7 +57,14 @@ def command() -> None:
 @click.option(
     "--agent-key",
     metavar="KEY",
-    help="Also accept KEY as an agent-scoped key: 403 on admin-only operations.",
+    help="Also accept KEY as an agent-scoped key: 403 on admin-only operations. In 2026-10 "
+    "it belongs to one identity (see --agent-handle) and sees only that one.",
+)
+@click.option(
+    "--agent-handle",
+    metavar="HANDLE",
+    help="2026-10: the identity the --agent-key belongs to [default: the state's first "
+    "identity, support-bot in the demo].",
 )
 @click.option(
     "--latency-ms",
@@ -93,11 +109,13 @@ def command() -> None:
     help="Fold the journal into FILE once it passes this many bytes (and FILE's size).",
 )
 def serve(
+    api_version: str,
     host: str,
     port: int,
     state_file: Path | None,
     api_key: str,
     agent_key: str | None,
+    agent_handle: str | None,
     latency_ms: float,
     fail_rate: float,
     rate_limit: int,
@@ -112,22 +130,25 @@ def serve(
       inkbox-sync sandbox serve                        demo organisation, in memory
       inkbox-sync sandbox serve --state org.json       persisted in org.json
       inkbox-sync sandbox serve --port 0 --latency-ms 20 --fail-rate 0.05 --seed 7
+      inkbox-sync sandbox serve --api-version 2026-06   the per-number rules of 2026-06
     \b
     Point clients at it with:
       INKBOX_BASE_URL=http://127.0.0.1:8765 INKBOX_API_KEY=sandbox-key
     \b
     Control endpoints (no key needed, not rate limited, not logged):
-      GET/PUT /_sandbox/state       the state document {"identities", "numbers", "rules"}
+      GET/PUT /_sandbox/state       the state document, in the API version's shapes
       GET/DELETE /_sandbox/requests the log of API requests
       GET/PATCH /_sandbox/faults    latency_ms, fail_rate, seed, rate_limit, hold_writes_after,
                                     refuse_writes_after
     """
     server = SandboxServer(
         SandboxOptions(
+            api_version=api_version,
             host=host,
             port=port,
             api_key=api_key,
             agent_key=agent_key,
+            agent_handle=agent_handle,
             latency_ms=latency_ms,
             fail_rate=fail_rate,
             rate_limit=rate_limit,
@@ -149,6 +170,12 @@ def serve(
     key_note = "the default, sandbox-key" if api_key == DEFAULT_API_KEY else "as given"
     click.echo(f"API base {server.base_url}/api/v1; API key: {key_note}")
     click.echo(f"State: {state_file}" if state_file else "State: demo organisation, in memory")
+    click.echo(f"API version: {api_version}")
+    if server.migrated_from:
+        click.echo(
+            f"Migrated {state_file} from API version {server.migrated_from}; "
+            f"the original is kept in {server.kept_copy}"
+        )
     click.echo("Press Ctrl-C to stop.", nl=True)
     try:
         while not stop.wait(0.5):
