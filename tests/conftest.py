@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer
-from tests.support.sandbox import SandboxProcess, sandbox_process
+from tests.support.sandbox import CLIENT_API_VERSION, SandboxProcess, sandbox_process
 
 
 @pytest.fixture
 def sandbox_server() -> Iterator[SandboxServer]:
-    """An in-process sandbox: demo organisation in memory, free loopback port."""
-    with SandboxServer(SandboxOptions()) as server:
+    """An in-process 2026-06 sandbox: demo organisation in memory, free loopback port."""
+    with SandboxServer(SandboxOptions(api_version=CLIENT_API_VERSION)) as server:
         yield server
 
 

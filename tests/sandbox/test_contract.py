@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer, empty
-from inkbox_sync.sandbox.demo import demo_document, demo_id
+from inkbox_sync.sandbox.demo import demo_id
+from inkbox_sync.sandbox.v2026_06 import demo_document
 
 SUPPORT = demo_id("number", "+18335794607")
 SCHEDULER = demo_id("number", "+14155550003")
@@ -76,7 +77,7 @@ def test_paging_envelope_default_limit_and_clamping(
 
 
 def test_page_size_option_sets_the_maximum() -> None:
-    with SandboxServer(SandboxOptions(page_size=5)) as box:
+    with SandboxServer(SandboxOptions(api_version="2026-06", page_size=5)) as box:
         response = httpx.get(
             f"{box.base_url}/api/v1/phone/contact-rules",
             params={"limit": 50},
@@ -259,7 +260,7 @@ def test_concurrent_duplicates_get_one_rule_and_409s_naming_it(
 
 
 def test_empty_start() -> None:
-    with SandboxServer(SandboxOptions(initial_state=empty())) as box:
+    with SandboxServer(SandboxOptions(api_version="2026-06", initial_state=empty())) as box:
         response = httpx.get(
             f"{box.base_url}/api/v1/phone/numbers",
             headers={"X-API-Key": box.api_key},
@@ -269,7 +270,7 @@ def test_empty_start() -> None:
 
 
 def _normalized(doc: Any) -> Any:
-    from inkbox_sync.sandbox.document import normalize
+    from inkbox_sync.sandbox.v2026_06 import normalize
 
     return normalize(doc)
 
@@ -285,7 +286,7 @@ def test_e164_is_ascii_and_whole(api: httpx.Client, target: str) -> None:
 
 
 def test_fast_rule_encoding_is_the_json_of_the_rule() -> None:
-    from inkbox_sync.sandbox.app import encode_rule
+    from inkbox_sync.sandbox.v2026_06.api import encode_rule
 
     rule = demo_document()["rules"][0]
     assert json.loads(encode_rule(rule)) == rule

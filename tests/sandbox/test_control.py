@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inkbox_sync.sandbox import SandboxServer, demo_document
+from inkbox_sync.sandbox import SandboxOptions, SandboxServer
 from inkbox_sync.sandbox.demo import demo_id
 from inkbox_sync.sandbox.embedded import EmbeddedSandbox
+from inkbox_sync.sandbox.v2026_06 import demo_document
 from tests.support.sandbox import clear_requests, get_requests, get_state, put_state
 
 SUPPORT = demo_id("number", "+18335794607")
@@ -75,7 +76,7 @@ def test_request_log_records_api_requests_only_and_never_the_key(
 ) -> None:
     base = sandbox_server.base_url
     secret = "sk-CANARY-must-not-be-logged"
-    with SandboxServer() as other:
+    with SandboxServer(SandboxOptions(api_version="2026-06")) as other:
         assert get_requests(other.base_url) == []
     with httpx.Client(
         base_url=f"{base}/api/v1", headers={"X-API-Key": sandbox_server.api_key}, trust_env=False
@@ -129,7 +130,7 @@ def test_request_log_records_api_requests_only_and_never_the_key(
 
 def test_embedded_creates_the_demo_file_and_keeps_writes(tmp_path: Path) -> None:
     state = tmp_path / "demo.json"
-    with EmbeddedSandbox(state) as box:
+    with EmbeddedSandbox(state, api_version="2026-06") as box:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", box.base_url)
         assert box.api_key == "sandbox-key"
         assert json.loads(state.read_text()) == demo_document()
@@ -143,5 +144,5 @@ def test_embedded_creates_the_demo_file_and_keeps_writes(tmp_path: Path) -> None
     saved = json.loads(state.read_text())
     assert next(n for n in saved["numbers"] if n["id"] == SUPPORT)["filter_mode"] == "whitelist"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.json"]
-    with EmbeddedSandbox(state, latency_ms=1) as again:
+    with EmbeddedSandbox(state, api_version="2026-06", latency_ms=1) as again:
         assert get_state(again.base_url) == saved

@@ -162,5 +162,8 @@ def test_sigterm_saves_one_complete_file(tmp_path: Path) -> None:
 
 
 def test_a_busy_port_is_a_config_error() -> None:
-    with SandboxServer() as first, pytest.raises(ConfigError, match="cannot listen"):
-        SandboxServer(SandboxOptions(port=first.port)).start()
+    with (
+        SandboxServer(SandboxOptions(api_version="2026-06")) as first,
+        pytest.raises(ConfigError, match="cannot listen"),
+    ):
+        SandboxServer(SandboxOptions(api_version="2026-06", port=first.port)).start()

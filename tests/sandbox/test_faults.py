@@ -29,18 +29,21 @@ def statuses(options: SandboxOptions, count: int) -> list[int]:
 
 
 def test_fail_rate_is_within_tolerance_and_reproducible_for_a_seed() -> None:
-    seeded = SandboxOptions(fail_rate=0.2, seed=1234)
+    seeded = SandboxOptions(api_version="2026-06", fail_rate=0.2, seed=1234)
     first = statuses(seeded, 400)
     assert set(first) == {200, 500}
     failures = first.count(500)
     # Binomial(400, 0.2): mean 80, sd 8; this seed's count must be within 4 sd.
     assert 48 <= failures <= 112
     assert statuses(seeded, 400) == first  # same seed, same requests: same answers
-    assert statuses(SandboxOptions(fail_rate=0.2, seed=4321), 400) != first
+    assert statuses(SandboxOptions(api_version="2026-06", fail_rate=0.2, seed=4321), 400) != first
 
 
 def test_half_the_failed_writes_were_committed_and_the_log_says_which() -> None:
-    with SandboxServer(SandboxOptions(fail_rate=1.0, seed=99)) as box, api(box) as client:
+    with (
+        SandboxServer(SandboxOptions(api_version="2026-06", fail_rate=1.0, seed=99)) as box,
+        api(box) as client,
+    ):
         targets = [f"+1555700{i:04d}" for i in range(60)]
         for target in targets:
             answer = client.post(
@@ -71,7 +74,9 @@ def test_half_the_failed_writes_were_committed_and_the_log_says_which() -> None:
 def test_rate_limit_answers_429_with_a_parseable_retry_after() -> None:
     agent_key = "agent-key"
     with (
-        SandboxServer(SandboxOptions(rate_limit=5, agent_key=agent_key)) as box,
+        SandboxServer(
+            SandboxOptions(api_version="2026-06", rate_limit=5, agent_key=agent_key)
+        ) as box,
         api(box) as client,
         api(box, agent_key) as agent,
     ):
@@ -90,7 +95,10 @@ def test_rate_limit_answers_429_with_a_parseable_retry_after() -> None:
 
 
 def test_latency_is_applied_to_each_api_request() -> None:
-    with SandboxServer(SandboxOptions(latency_ms=120)) as box, api(box) as client:
+    with (
+        SandboxServer(SandboxOptions(api_version="2026-06", latency_ms=120)) as box,
+        api(box) as client,
+    ):
         for path in ("/phone/numbers", "/identities/", "/no/such/route"):
             started = time.perf_counter()
             client.get(path)
@@ -98,7 +106,10 @@ def test_latency_is_applied_to_each_api_request() -> None:
 
 
 def test_knobs_can_change_while_running() -> None:
-    with SandboxServer(SandboxOptions(initial_state=empty())) as box, api(box) as client:
+    with (
+        SandboxServer(SandboxOptions(api_version="2026-06", initial_state=empty())) as box,
+        api(box) as client,
+    ):
         assert client.get("/phone/numbers").status_code == 200
         knobs = set_faults(box.base_url, fail_rate=1.0, seed=1)
         assert knobs == {

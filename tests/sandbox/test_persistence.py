@@ -17,10 +17,9 @@ import pytest
 
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer
-from inkbox_sync.sandbox.demo import demo_document, demo_id
-from inkbox_sync.sandbox.document import normalize
+from inkbox_sync.sandbox.demo import demo_id
 from inkbox_sync.sandbox.persistence import StateFile, dump_document, replay
-from inkbox_sync.sandbox.store import Store
+from inkbox_sync.sandbox.v2026_06 import NumberRuleStore, demo_document, normalize
 
 SCHEDULER = demo_id("number", "+14155550003")
 SALES = demo_id("number", "+14155550001")
@@ -55,7 +54,10 @@ def on_disk(path: Path) -> Any:
 
 def test_clean_stop_leaves_one_complete_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with SandboxServer(SandboxOptions(state_file=state)) as box, client(box) as api:
+    with (
+        SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)) as box,
+        client(box) as api,
+    ):
         assert json.loads(state.read_text()) == demo_document()  # created with the demo
         kept = write_some(api)
         live = box.store.document()
@@ -64,13 +66,16 @@ def test_clean_stop_leaves_one_complete_file(tmp_path: Path) -> None:
     assert saved == live
     assert kept in saved["rules"]
     assert next(n for n in saved["numbers"] if n["id"] == SALES)["filter_mode"] == "whitelist"
-    with SandboxServer(SandboxOptions(state_file=state)) as again:
+    with SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)) as again:
         assert again.store.document() == live
 
 
 def test_every_acknowledged_write_is_on_disk_before_the_answer(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with SandboxServer(SandboxOptions(state_file=state)) as box, client(box) as api:
+    with (
+        SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)) as box,
+        client(box) as api,
+    ):
         write_some(api)
         assert on_disk(state) == box.store.document()
         assert state.with_name("state.json.journal").stat().st_size > 0  # not rewritten per write
@@ -80,7 +85,7 @@ def test_every_acknowledged_write_is_on_disk_before_the_answer(tmp_path: Path) -
 def test_put_state_survives_a_crash(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     wanted = normalize({"identities": [{"agent_handle": "only-bot"}], "numbers": [], "rules": []})
-    with SandboxServer(SandboxOptions(state_file=state)) as box:
+    with SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)) as box:
         httpx.put(f"{box.base_url}/_sandbox/state", json=wanted, trust_env=False).raise_for_status()
         assert on_disk(state) == wanted
 
@@ -91,7 +96,7 @@ def test_replay_onto_a_snapshot_that_already_has_the_writes_changes_nothing(tmp_
     state = StateFile(tmp_path / "s.json")
     before = demo_document()
     state.start(before)
-    store = Store(before, journal=state)
+    store = NumberRuleStore(before, journal=state)
     rule = store.create_rule(
         SCHEDULER, {"action": "allow", "match_type": "exact_number", "match_target": "+15550200000"}
     )
@@ -138,7 +143,7 @@ def test_a_journal_without_its_snapshot_is_not_replayed(tmp_path: Path) -> None:
 
 def test_compaction_under_load_keeps_every_write_and_the_file_always_whole(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    options = SandboxOptions(state_file=state, journal_limit=2_000)
+    options = SandboxOptions(api_version="2026-06", state_file=state, journal_limit=2_000)
     created: list[str] = []
     broken: list[str] = []
     done = threading.Event()
@@ -190,10 +195,10 @@ def test_an_invalid_state_file_is_a_config_error_naming_it(tmp_path: Path) -> No
     doc["rules"][0]["action"] = "deny"
     state.write_text(json.dumps(doc))
     with pytest.raises(ConfigError, match=r"state\.json.*rules\[0\]\.action"):
-        SandboxServer(SandboxOptions(state_file=state)).start()
+        SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)).start()
     state.write_text("{")
     with pytest.raises(ConfigError, match="not JSON"):
-        SandboxServer(SandboxOptions(state_file=state)).start()
+        SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)).start()
 
 
 def test_a_hand_written_state_gets_ids_and_defaults_that_stick(tmp_path: Path) -> None:
@@ -207,7 +212,7 @@ def test_a_hand_written_state_gets_ids_and_defaults_that_stick(tmp_path: Path) -
             }
         )
     )
-    with SandboxServer(SandboxOptions(state_file=state)) as box:
+    with SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)) as box:
         first = box.store.document()
     number = first["numbers"][0]
     assert (number["filter_mode"], number["incoming_call_action"], number["type"]) == (
@@ -215,5 +220,5 @@ def test_a_hand_written_state_gets_ids_and_defaults_that_stick(tmp_path: Path) -
         "auto_reject",
         "local",
     )
-    with SandboxServer(SandboxOptions(state_file=state)) as box:
+    with SandboxServer(SandboxOptions(api_version="2026-06", state_file=state)) as box:
         assert box.store.document() == first  # the filled-in ids were saved

@@ -1,7 +1,9 @@
-"""The official SDK (inkbox==0.4.12), unchanged, against a sandbox subprocess.
+"""The official SDK (inkbox==0.4.12, in its own venv), unchanged, against a 2026-06 sandbox.
 
-One `inkbox-sync sandbox serve` process serves the module; each test starts
-from the demo organisation (PUT /_sandbox/state).
+One `inkbox-sync sandbox serve --api-version 2026-06` process serves the
+module and one SDK driver process talks to it (`tests.support.sdk`): every
+answer is parsed by the SDK itself. Each test starts from the demo
+organisation (PUT /_sandbox/state).
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from inkbox import Inkbox
-from inkbox.exceptions import DuplicateContactRuleError, InkboxAPIError
-from inkbox.phone.types import PhoneNumber
 
-from inkbox_sync.sandbox.demo import demo_document, demo_id
+from inkbox_sync.sandbox.demo import demo_id
+from inkbox_sync.sandbox.v2026_06 import demo_document
 from tests.support.sandbox import SandboxProcess, control_client, sandbox_process
+from tests.support.sdk import Obj, Remote, SdkDriver, SdkError
 
 AGENT_KEY = "agent-scoped-key"
 SUPPORT = demo_id("number", "+18335794607")
@@ -26,28 +27,28 @@ SCHEDULER = demo_id("number", "+14155550003")  # the demo number without rules
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
     state: Path = tmp_path_factory.mktemp("conformance") / "state.json"
-    with sandbox_process(state, agent_key=AGENT_KEY) as running:
+    with sandbox_process(state, api_version="2026-06", agent_key=AGENT_KEY) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def module_sdk(box: SandboxProcess) -> Iterator[Inkbox]:
-    with Inkbox(api_key=box.api_key, base_url=box.base_url) as client:
-        yield client
+def driver(sdk_0_4_12: Path) -> Iterator[SdkDriver]:
+    with SdkDriver(sdk_0_4_12) as running:
+        yield running
 
 
 @pytest.fixture
-def sdk(box: SandboxProcess, module_sdk: Inkbox) -> Inkbox:
+def sdk(box: SandboxProcess, driver: SdkDriver) -> Remote:
     """The SDK client, on a sandbox freshly reset to the demo organisation."""
     box.put_state(demo_document())
-    return module_sdk
+    return driver.client(box.base_url, box.api_key)
 
 
-def number(sdk: Inkbox, e164: str) -> PhoneNumber:
+def number(sdk: Remote, e164: str) -> Obj:
     return next(n for n in sdk.phone_numbers.list() if n.number == e164)
 
 
-def test_identities_list_and_get_with_their_number(sdk: Inkbox) -> None:
+def test_identities_list_and_get_with_their_number(sdk: Remote) -> None:
     handles = [i.agent_handle for i in sdk.list_identities()]
     assert handles == [
         "support-bot",
@@ -64,7 +65,7 @@ def test_identities_list_and_get_with_their_number(sdk: Inkbox) -> None:
     assert str(identity.phone_number.agent_identity_id) == str(identity.id)
 
 
-def test_numbers_list_get_and_partial_update(sdk: Inkbox) -> None:
+def test_numbers_list_get_and_partial_update(sdk: Remote) -> None:
     numbers = sdk.phone_numbers.list()
     assert {n.number for n in numbers} >= {"+18335794607", "+14155550001", "+13125550199"}
     sales = number(sdk, "+14155550001")
@@ -80,7 +81,7 @@ def test_numbers_list_get_and_partial_update(sdk: Inkbox) -> None:
     assert sdk.phone_numbers.get(sales.id).client_websocket_url == "wss://new.example.com/ws"
 
 
-def test_none_clears_a_url(sdk: Inkbox) -> None:
+def test_none_clears_a_url(sdk: Remote) -> None:
     sales = number(sdk, "+14155550001")  # auto_accept with a websocket URL
     cleared = sdk.phone_numbers.update(
         sales.id, incoming_call_action="auto_reject", client_websocket_url=None
@@ -89,7 +90,7 @@ def test_none_clears_a_url(sdk: Inkbox) -> None:
     assert sdk.phone_numbers.get(sales.id).client_websocket_url is None
 
 
-def test_filter_mode_change_notice_counts_active_redundant_rules(sdk: Inkbox) -> None:
+def test_filter_mode_change_notice_counts_active_redundant_rules(sdk: Remote) -> None:
     # support-bot: blacklist; active blocks +18005550199 and +19005550142; a paused block.
     flipped = sdk.phone_numbers.update(SUPPORT, filter_mode="whitelist")
     notice = flipped.filter_mode_change_notice
@@ -101,27 +102,28 @@ def test_filter_mode_change_notice_counts_active_redundant_rules(sdk: Inkbox) ->
     assert again.filter_mode_change_notice is None  # nothing changed, no notice
 
 
-def test_rule_lifecycle_create_duplicate_pause_delete_recreate(sdk: Inkbox) -> None:
+def test_rule_lifecycle_create_duplicate_pause_delete_recreate(sdk: Remote) -> None:
     rules = sdk.phone_contact_rules
     first = rules.create(SCHEDULER, action="block", match_target="+15550001111")
     assert first.status == "active"
     assert str(first.phone_number_id) == SCHEDULER
 
-    with pytest.raises(DuplicateContactRuleError) as dup:
+    with pytest.raises(SdkError) as dup:
         rules.create(SCHEDULER, action="allow", match_target="+15550001111")
-    assert dup.value.status_code == 409
+    assert (dup.value.type, dup.value.status_code) == ("DuplicateContactRuleError", 409)
     assert dup.value.existing_rule_id == first.id
 
     paused = rules.update(SCHEDULER, first.id, status="paused")
     assert paused.status == "paused"
-    with pytest.raises(DuplicateContactRuleError):  # a paused rule still holds the slot
+    with pytest.raises(SdkError) as again:  # a paused rule still holds the slot
         rules.create(SCHEDULER, action="allow", match_target="+15550001111")
+    assert again.value.type == "DuplicateContactRuleError"
     active = rules.update(SCHEDULER, first.id, status="active", action="allow")
     assert (active.status, active.action) == ("active", "allow")
     assert rules.get(SCHEDULER, first.id) == active
 
     rules.delete(SCHEDULER, first.id)
-    with pytest.raises(InkboxAPIError) as gone:
+    with pytest.raises(SdkError) as gone:
         rules.get(SCHEDULER, first.id)
     assert gone.value.status_code == 404
     assert rules.list(SCHEDULER) == []  # deleted rules are never listed
@@ -130,7 +132,7 @@ def test_rule_lifecycle_create_duplicate_pause_delete_recreate(sdk: Inkbox) -> N
     assert [r.id for r in rules.list(SCHEDULER)] == [again.id]
 
 
-def test_org_wide_listing_filters_by_number_and_action(sdk: Inkbox) -> None:
+def test_org_wide_listing_filters_by_number_and_action(sdk: Remote) -> None:
     everything = sdk.phone_contact_rules.list_all(limit=200)
     assert len(everything) == len(demo_document()["rules"])
     support = sdk.phone_contact_rules.list_all(phone_number_id=SUPPORT)
@@ -141,7 +143,7 @@ def test_org_wide_listing_filters_by_number_and_action(sdk: Inkbox) -> None:
     assert len(blocks) == sum(1 for r in support if r.action == "block")
 
 
-def test_paging_with_limit_and_offset(sdk: Inkbox) -> None:
+def test_paging_with_limit_and_offset(sdk: Remote) -> None:
     targets = [f"+1555000{i:04d}" for i in range(7)]
     created = [
         sdk.phone_contact_rules.create(SCHEDULER, action="allow", match_target=t).id
@@ -158,19 +160,17 @@ def test_paging_with_limit_and_offset(sdk: Inkbox) -> None:
     assert org == created
 
 
-def test_wrong_or_missing_key_is_401(box: SandboxProcess) -> None:
-    with (
-        Inkbox(api_key="not-the-key", base_url=box.base_url) as wrong,
-        pytest.raises(InkboxAPIError) as err,
-    ):
+def test_wrong_or_missing_key_is_401(box: SandboxProcess, driver: SdkDriver) -> None:
+    wrong = driver.client(box.base_url, "not-the-key")
+    with pytest.raises(SdkError) as err:
         wrong.phone_numbers.list()
     assert err.value.status_code == 401
     response = control_client().get(f"{box.api_url}/phone/numbers")
     assert response.status_code == 401
 
 
-def test_unknown_ids_are_404(sdk: Inkbox) -> None:
-    unknown = uuid.uuid4()
+def test_unknown_ids_are_404(sdk: Remote) -> None:
+    unknown = str(uuid.uuid4())
     for call in (
         lambda: sdk.phone_numbers.get(unknown),
         lambda: sdk.phone_numbers.update(unknown, filter_mode="whitelist"),
@@ -180,14 +180,14 @@ def test_unknown_ids_are_404(sdk: Inkbox) -> None:
         lambda: sdk.phone_contact_rules.delete(SUPPORT, unknown),
         lambda: sdk.get_identity("nobody-bot"),
     ):
-        with pytest.raises(InkboxAPIError) as err:
+        with pytest.raises(SdkError) as err:
             call()
         assert err.value.status_code == 404
 
 
-def test_rule_of_another_number_is_404(sdk: Inkbox) -> None:
+def test_rule_of_another_number_is_404(sdk: Remote) -> None:
     rule = sdk.phone_contact_rules.list(SUPPORT)[0]
-    with pytest.raises(InkboxAPIError) as err:
+    with pytest.raises(SdkError) as err:
         sdk.phone_contact_rules.get(SCHEDULER, rule.id)
     assert err.value.status_code == 404
 
@@ -230,17 +230,17 @@ def test_rule_of_another_number_is_404(sdk: Inkbox) -> None:
         ),
     ],
 )
-def test_invalid_bodies_are_422_in_list_form(sdk: Inkbox, call: object, field: str) -> None:
-    with pytest.raises(InkboxAPIError) as err:
+def test_invalid_bodies_are_422_in_list_form(sdk: Remote, call: object, field: str) -> None:
+    with pytest.raises(SdkError) as err:
         call(sdk)  # type: ignore[operator]
     assert err.value.status_code == 422
     detail = err.value.detail
     assert isinstance(detail, list)
-    assert {"loc", "msg", "type"} <= set(detail[0])
-    assert field in [item["loc"][-1] for item in detail]
+    assert {"loc", "msg", "type"} <= set(detail[0].as_json())
+    assert field in [item.loc[-1] for item in detail]
 
 
-def test_unknown_fields_and_status_on_create_are_422(box: SandboxProcess, sdk: Inkbox) -> None:
+def test_unknown_fields_and_status_on_create_are_422(box: SandboxProcess, sdk: Remote) -> None:
     rules_url = f"{box.api_url}/phone/numbers/{SCHEDULER}/contact-rules"
     body = {"action": "allow", "match_type": "exact_number", "match_target": "+15550009999"}
     response = control_client().post(
@@ -256,20 +256,22 @@ def test_unknown_fields_and_status_on_create_are_422(box: SandboxProcess, sdk: I
     assert sdk.phone_contact_rules.list(SCHEDULER) == []  # nothing was written
 
 
-def test_agent_key_gets_403_on_admin_only_operations(box: SandboxProcess, sdk: Inkbox) -> None:
+def test_agent_key_gets_403_on_admin_only_operations(
+    box: SandboxProcess, driver: SdkDriver, sdk: Remote
+) -> None:
     rule = sdk.phone_contact_rules.list(SUPPORT)[0]
-    with Inkbox(api_key=AGENT_KEY, base_url=box.base_url) as agent:
-        assert agent.phone_numbers.get(SUPPORT).number == "+18335794607"
-        created = agent.phone_contact_rules.create(
-            SCHEDULER, action="allow", match_target="+15551112222"
-        )
-        assert created.status == "active"
-        for call in (
-            lambda: agent.phone_numbers.update(SUPPORT, filter_mode="whitelist"),
-            lambda: agent.phone_contact_rules.update(SUPPORT, rule.id, status="paused"),
-            lambda: agent.phone_contact_rules.delete(SUPPORT, rule.id),
-            lambda: agent.phone_contact_rules.list_all(),
-        ):
-            with pytest.raises(InkboxAPIError) as err:
-                call()
-            assert err.value.status_code == 403
+    agent = driver.client(box.base_url, AGENT_KEY)
+    assert agent.phone_numbers.get(SUPPORT).number == "+18335794607"
+    created = agent.phone_contact_rules.create(
+        SCHEDULER, action="allow", match_target="+15551112222"
+    )
+    assert created.status == "active"
+    for call in (
+        lambda: agent.phone_numbers.update(SUPPORT, filter_mode="whitelist"),
+        lambda: agent.phone_contact_rules.update(SUPPORT, rule.id, status="paused"),
+        lambda: agent.phone_contact_rules.delete(SUPPORT, rule.id),
+        lambda: agent.phone_contact_rules.list_all(),
+    ):
+        with pytest.raises(SdkError) as err:
+            call()
+        assert err.value.status_code == 403

@@ -32,6 +32,9 @@ from typing import IO, Any
 import httpx
 
 DEFAULT_API_KEY = "sandbox-key"
+#: The API version inkbox-sync's client speaks today: the sandbox the CLI's tests run
+#: against speaks it, explicitly. (2026-10 once the client does; see the README.)
+CLIENT_API_VERSION = "2026-06"
 _URL_LINE = re.compile(r"listening on (http://\S+)")
 # The real console entry point, without depending on the venv's bin/ being on PATH.
 _ENTRY = "from inkbox_sync.cli.main import main; main()"
@@ -111,8 +114,10 @@ class SandboxProcess:
 def serve_args(
     state: Path | None = None,
     *,
+    api_version: str = CLIENT_API_VERSION,
     api_key: str | None = None,
     agent_key: str | None = None,
+    agent_handle: str | None = None,
     latency_ms: float | None = None,
     fail_rate: float | None = None,
     rate_limit: int | None = None,
@@ -120,12 +125,14 @@ def serve_args(
     seed: int | None = None,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
-    """The `sandbox serve` arguments for these options (`--port 0` always)."""
-    args = ["sandbox", "serve", "--host", "127.0.0.1", "--port", "0"]
+    """The `sandbox serve` arguments for these options (`--port 0` always; the API
+    version always explicit, the client's unless asked otherwise)."""
+    args = ["sandbox", "serve", "--api-version", api_version, "--host", "127.0.0.1", "--port", "0"]
     options: list[tuple[str, object]] = [
         ("--state", state),
         ("--api-key", api_key),
         ("--agent-key", agent_key),
+        ("--agent-handle", agent_handle),
         ("--latency-ms", latency_ms),
         ("--fail-rate", fail_rate),
         ("--rate-limit", rate_limit),
@@ -147,7 +154,7 @@ def start_sandbox(
 ) -> SandboxProcess:
     """Start `inkbox-sync sandbox serve --port 0 ...`; returns once it is listening.
 
-    `options` are `serve_args`' (api_key, latency_ms, fail_rate, ...). `state`
+    `options` are `serve_args`' (api_version, api_key, latency_ms, ...). `state`
     None: the demo organisation in memory. The caller must `stop()` (or
     `kill()`) it; `sandbox_process` does so for you.
     """
