@@ -1,5 +1,5 @@
 """SIGKILL a `sandbox serve --state FILE` in the middle of a burst of writes, restart
-it, and find every write it acknowledged.
+it, and find every write it acknowledged: for both API versions.
 
 Writers record an operation only once its answer arrived. An operation sent
 but unanswered when the process died may or may not have happened; the check
@@ -8,9 +8,11 @@ accepts either outcome for it, and nothing else.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,16 +22,18 @@ import pytest
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer
 from inkbox_sync.sandbox.demo import demo_id
+from inkbox_sync.sandbox.persistence import replay
 from tests.support.sandbox import SandboxProcess, start_sandbox
 
 NUMBERS = [demo_id("number", n) for n in ("+14155550003", "+14155550001", "+12125550100")]
-SALES = demo_id("number", "+14155550001")  # auto_accept: its webhook URL is free to change
+SALES = demo_id("number", "+14155550001")  # its webhook URL is free to change (both demos)
+HANDLES = ["scheduler-bot", "research-bot", "billing-bot"]  # 2026-10: research-bot has no number
 ACKS_BEFORE_KILL = 400
 
 
 @dataclass
 class Tracked:
-    number_id: str
+    owner: str  # the rule's number (2026-06) or identity (2026-10)
     states: set[str]  # what the restarted sandbox may show: one state, two if an op was unanswered
 
 
@@ -40,6 +44,8 @@ class Ledger:
     acks: int = 0
     hook_acked: int = -1  # highest webhook URL counter acknowledged
     hook_pending: int | None = None
+    mode_acked: int = -1  # 2026-10: highest identity mode counter acknowledged
+    mode_pending: int | None = None
 
     def ack(self) -> None:
         with self.lock:
@@ -99,20 +105,77 @@ def number_writer(box: SandboxProcess, ledger: Ledger, stop: threading.Event) ->
             ledger.ack()
 
 
-@pytest.mark.parametrize("journal_limit", [None, 3_000], ids=["journal", "compacting"])
-def test_sigkill_mid_burst_loses_no_acknowledged_write(
-    tmp_path: Path, journal_limit: int | None
+def identity_rule_writer(
+    box: SandboxProcess, worker: int, ledger: Ledger, stop: threading.Event
 ) -> None:
-    state = tmp_path / "state.json"
-    extra = ["--journal-limit", str(journal_limit)] if journal_limit else []
-    box = start_sandbox(state, extra_args=extra)
-    ledger = Ledger()
+    """2026-10: create an inbound rule, extend every second one to both directions (a
+    create that consolidates), delete every third one."""
+    with httpx.Client(base_url=box.api_url, headers=box.headers(), trust_env=False) as api:
+        for i in range(100_000):
+            if stop.is_set():
+                return
+            handle = HANDLES[i % len(HANDLES)]
+            url = f"/identities/{handle}/phone-contact-rules"
+            body = {
+                "action": "allow",
+                "match_type": "exact_number",
+                "match_target": f"+1557{worker:02d}{i:06d}",
+            }
+            try:
+                created = api.post(url, json={**body, "direction": "inbound"})
+                assert created.status_code == 201, created.text
+                rule_id = created.json()["id"]
+                owner = demo_id("identity", handle)
+                tracked = ledger.rules[rule_id] = Tracked(owner, {"inbound"})
+                ledger.ack()
+                for op, after in (("extend", "both"), ("delete", "deleted")):
+                    if (op == "extend" and i % 2) or (op == "delete" and i % 3):
+                        continue
+                    tracked.states = tracked.states | {after}  # in flight: either
+                    if op == "extend":
+                        answer = api.post(url, json={**body, "direction": "outbound"})
+                        assert answer.status_code == 201, answer.text
+                        assert (answer.json()["id"], answer.json()["direction"]) == (
+                            rule_id,
+                            "both",
+                        )
+                    else:
+                        answer = api.delete(f"{url}/{rule_id}")
+                        assert answer.status_code == 204, answer.text
+                    tracked.states = {after}
+                    ledger.ack()
+            except httpx.TransportError:
+                return
+
+
+def mode_writer(box: SandboxProcess, ledger: Ledger, stop: threading.Event) -> None:
+    """2026-10: flip sales-bot's outbound mode (one write of the identity and its number)."""
+    with httpx.Client(base_url=box.api_url, headers=box.headers(), trust_env=False) as api:
+        for counter in range(100_000):
+            if stop.is_set():
+                return
+            ledger.mode_pending = counter
+            try:
+                answer = api.patch(
+                    "/identities/sales-bot",
+                    json={"phone_outbound_filter_mode": ("blacklist", "whitelist")[counter % 2]},
+                )
+            except httpx.TransportError:
+                return
+            assert answer.status_code == 200, answer.text
+            ledger.mode_acked, ledger.mode_pending = counter, None
+            ledger.ack()
+
+
+def burst_and_kill(
+    box: SandboxProcess, writers: list[Callable[[threading.Event], None]], ledger: Ledger
+) -> None:
+    """Run the writers until the sandbox acknowledged ACKS_BEFORE_KILL writes, then SIGKILL it."""
     stop = threading.Event()
-    writers = [threading.Thread(target=rule_writer, args=(box, w, ledger, stop)) for w in range(8)]
-    writers.append(threading.Thread(target=number_writer, args=(box, ledger, stop)))
+    threads = [threading.Thread(target=writer, args=(stop,)) for writer in writers]
     try:
-        for writer in writers:
-            writer.start()
+        for thread in threads:
+            thread.start()
         deadline = time.monotonic() + 60
         while ledger.acks < ACKS_BEFORE_KILL and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -120,25 +183,26 @@ def test_sigkill_mid_burst_loses_no_acknowledged_write(
     finally:
         stop.set()
         box.kill()
-        for writer in writers:
-            writer.join()
+        for thread in threads:
+            thread.join()
     assert ledger.acks >= ACKS_BEFORE_KILL
 
-    restarted = start_sandbox(state)
-    try:
-        survived = {r["id"]: r for r in restarted.get_state()["rules"]}
-        sales = next(n for n in restarted.get_state()["numbers"] if n["id"] == SALES)
-    finally:
-        restarted.stop()
 
+def check_rules(
+    ledger: Ledger, survived: dict[str, dict[str, object]], state: str, owner: str
+) -> None:
+    """Each tracked rule restarted in a state it was acknowledged in (field `state`)."""
     for rule_id, tracked in ledger.rules.items():
         rule = survived.get(rule_id)
-        seen = "deleted" if rule is None else rule["status"]
+        seen = "deleted" if rule is None else rule[state]
         assert seen in tracked.states, (
             f"rule {rule_id}: restarted as {seen}, acknowledged {tracked.states}"
         )
         if rule is not None:
-            assert rule["phone_number_id"] == tracked.number_id
+            assert rule[owner] == tracked.owner
+
+
+def check_hook(ledger: Ledger, sales: dict[str, object]) -> None:
     allowed = {
         f"https://hooks.example.com/{n}"
         for n in (ledger.hook_acked, ledger.hook_pending)
@@ -148,9 +212,70 @@ def test_sigkill_mid_burst_loses_no_acknowledged_write(
     assert sales["incoming_call_webhook_url"] in allowed
 
 
+@pytest.mark.parametrize("journal_limit", [None, 3_000], ids=["journal", "compacting"])
+def test_sigkill_mid_burst_loses_no_acknowledged_write(
+    tmp_path: Path, journal_limit: int | None
+) -> None:
+    state = tmp_path / "state.json"
+    extra = ["--journal-limit", str(journal_limit)] if journal_limit else []
+    box = start_sandbox(state, api_version="2026-06", extra_args=extra)
+    ledger = Ledger()
+    writers = [functools.partial(rule_writer, box, w, ledger) for w in range(8)]
+    burst_and_kill(box, [*writers, functools.partial(number_writer, box, ledger)], ledger)
+
+    restarted = start_sandbox(state, api_version="2026-06")
+    try:
+        survived = {r["id"]: r for r in restarted.get_state()["rules"]}
+        sales = next(n for n in restarted.get_state()["numbers"] if n["id"] == SALES)
+    finally:
+        restarted.stop()
+    check_rules(ledger, survived, "status", "phone_number_id")
+    check_hook(ledger, sales)
+
+
+@pytest.mark.parametrize("journal_limit", [None, 3_000], ids=["journal", "compacting"])
+def test_a_sigkilled_2026_10_sandbox_keeps_every_acknowledged_write(
+    tmp_path: Path, journal_limit: int | None
+) -> None:
+    state = tmp_path / "state.json"
+    extra = ["--journal-limit", str(journal_limit)] if journal_limit else []
+    box = start_sandbox(state, api_version="2026-10", extra_args=extra)
+    ledger = Ledger()
+    writers = [functools.partial(identity_rule_writer, box, w, ledger) for w in range(6)]
+    writers += [
+        functools.partial(number_writer, box, ledger),
+        functools.partial(mode_writer, box, ledger),
+    ]
+    burst_and_kill(box, writers, ledger)
+    # What a restart replays, before it recomputes anything: the mode write stored the
+    # identity and its number's mirror as one record, so they agree.
+    journal = state.with_name("state.json.journal")
+    lines = journal.read_bytes().splitlines(keepends=True) if journal.exists() else []
+    raw = replay(json.loads(state.read_bytes()), lines, "journal")
+    sales_bot = next(i for i in raw["identities"] if i["agent_handle"] == "sales-bot")
+    mirror = next(n for n in raw["numbers"] if n["agent_identity_id"] == sales_bot["id"])
+    assert mirror["outbound_filter_mode"] == sales_bot["phone_outbound_filter_mode"]
+
+    restarted = start_sandbox(state, api_version="2026-10")  # the state must load: invariants hold
+    try:
+        document = restarted.get_state()
+    finally:
+        restarted.stop()
+    check_rules(ledger, {r["id"]: r for r in document["rules"]}, "direction", "agent_identity_id")
+    check_hook(ledger, next(n for n in document["numbers"] if n["id"] == SALES))
+    identity = next(i for i in document["identities"] if i["agent_handle"] == "sales-bot")
+    allowed = {
+        ("blacklist", "whitelist")[n % 2]
+        for n in (ledger.mode_acked, ledger.mode_pending)
+        if n is not None
+    }
+    assert ledger.mode_acked >= 0
+    assert identity["phone_outbound_filter_mode"] in allowed
+
+
 def test_sigterm_saves_one_complete_file(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    box = start_sandbox(state)
+    box = start_sandbox(state, api_version="2026-06")
     with httpx.Client(base_url=box.api_url, headers=box.headers(), trust_env=False) as api:
         answer = api.patch(f"/phone/numbers/{SALES}", json={"filter_mode": "whitelist"})
         assert answer.status_code == 200

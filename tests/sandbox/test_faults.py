@@ -39,15 +39,28 @@ def test_fail_rate_is_within_tolerance_and_reproducible_for_a_seed() -> None:
     assert statuses(SandboxOptions(api_version="2026-06", fail_rate=0.2, seed=4321), 400) != first
 
 
-def test_half_the_failed_writes_were_committed_and_the_log_says_which() -> None:
+@pytest.mark.parametrize(
+    ("version", "rules_url", "owner"),
+    [
+        ("2026-06", f"/phone/numbers/{SCHEDULER}/contact-rules", SCHEDULER),
+        (
+            "2026-10",
+            "/identities/scheduler-bot/phone-contact-rules",
+            demo_id("identity", "scheduler-bot"),
+        ),
+    ],
+)
+def test_half_the_failed_writes_were_committed_and_the_log_says_which(
+    version: str, rules_url: str, owner: str
+) -> None:
     with (
-        SandboxServer(SandboxOptions(api_version="2026-06", fail_rate=1.0, seed=99)) as box,
+        SandboxServer(SandboxOptions(api_version=version, fail_rate=1.0, seed=99)) as box,
         api(box) as client,
     ):
         targets = [f"+1555700{i:04d}" for i in range(60)]
         for target in targets:
             answer = client.post(
-                f"/phone/numbers/{SCHEDULER}/contact-rules",
+                rules_url,
                 json={"action": "allow", "match_type": "exact_number", "match_target": target},
             )
             assert answer.status_code == 500  # the client cannot tell which ones happened
@@ -63,19 +76,20 @@ def test_half_the_failed_writes_were_committed_and_the_log_says_which() -> None:
         # A retry of a committed create finds its slot taken, by the rule it made.
         set_faults(box.base_url, fail_rate=0)
         retry = client.post(
-            f"/phone/numbers/{SCHEDULER}/contact-rules",
+            rules_url,
             json={"action": "allow", "match_type": "exact_number", "match_target": min(committed)},
         )
         assert retry.status_code == 409
         existing = retry.json()["detail"]["existing_rule_id"]
-        assert box.store.rule(SCHEDULER, existing)["match_target"] == min(committed)
+        assert box.store.rule(owner, existing)["match_target"] == min(committed)
 
 
-def test_rate_limit_answers_429_with_a_parseable_retry_after() -> None:
+@pytest.mark.parametrize("version", ["2026-06", "2026-10"])
+def test_rate_limit_answers_429_with_a_parseable_retry_after(version: str) -> None:
     agent_key = "agent-key"
     with (
         SandboxServer(
-            SandboxOptions(api_version="2026-06", rate_limit=5, agent_key=agent_key)
+            SandboxOptions(api_version=version, rate_limit=5, agent_key=agent_key)
         ) as box,
         api(box) as client,
         api(box, agent_key) as agent,
