@@ -35,7 +35,7 @@ REPOSITORY = "acme/phone-policy"
 ALICE = {"login": "alice", "type": "User"}
 HEAD_SHA = "5e1f0c2a9b7d4e3f8a6c1b0d2e4f6a8c0b1d3e5f"
 
-# Demo organisation (inkbox_sync/sandbox/demo.py): sales-bot's +14155550001 is a
+# Demo organisation (inkbox_sync/sandbox/v2026_06/demo.py): sales-bot's +14155550001 is a
 # blacklist number blocking +18005550199 and +12025550143; scheduler-bot's
 # +14155550003 is a blacklist number with no rules.
 SALES_ONE_MORE_BLOCK = """\
