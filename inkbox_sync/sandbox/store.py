@@ -61,6 +61,13 @@ class OrderedIds:
         return len(self._members)
 
 
+def page_of(
+    rules: dict[str, JsonObj], ids: list[str], offset: int, limit: int
+) -> tuple[list[JsonObj], bool]:
+    """The rules of `ids[offset:offset + limit]`, and whether more follow."""
+    return [rules[rid] for rid in ids[offset : offset + limit]], offset + limit < len(ids)
+
+
 def upsert(kind: str, value: JsonObj) -> JsonObj:
     """The journal record that stores `value` (a whole object) in section `kind`."""
     return {"op": kind, "value": value}

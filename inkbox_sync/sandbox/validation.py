@@ -132,6 +132,19 @@ def enum_field(body: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> l
     return [error(["body", key], f"Input should be {choices(allowed)}", "enum")]
 
 
+def enum_fields(body: Mapping[str, Any], allowed: Mapping[str, tuple[str, ...]]) -> list[ErrorItem]:
+    """`enum_field` for each of these keys the body has."""
+    return [
+        e for key, options in allowed.items() if key in body for e in enum_field(body, key, options)
+    ]
+
+
+def rule_fields(body: Mapping[str, Any]) -> list[ErrorItem]:
+    """The rule fields of a create body both versions share, where present."""
+    errors = enum_fields(body, {"action": RULE_ACTIONS, "match_type": MATCH_TYPES})
+    return errors + (e164_field(body, "match_target") if "match_target" in body else [])
+
+
 def required_fields(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[ErrorItem]:
     return [error(["body", key], "Field required", "missing") for key in keys if key not in body]
 

@@ -166,9 +166,9 @@ def number_patch(body: object) -> JsonObj:
     """The fields of a number PATCH: any subset; `null` clears a URL."""
     obj = v.body_object(body)
     errors = v.extra_fields(obj, NUMBER_PATCH_FIELDS)
-    for key, allowed in (("incoming_call_action", CALL_ACTIONS), ("filter_mode", v.FILTER_MODES)):
-        if key in obj:
-            errors += v.enum_field(obj, key, allowed)
+    errors += v.enum_fields(
+        obj, {"incoming_call_action": CALL_ACTIONS, "filter_mode": v.FILTER_MODES}
+    )
     errors += v.routing_url_fields(obj)
     if errors:
         raise unprocessable(errors)
@@ -193,12 +193,7 @@ def rule_create(body: object) -> JsonObj:
             )
         elif key not in fields:
             errors.append(error(["body", key], "Extra inputs are not permitted", "extra_forbidden"))
-    if "action" in obj:
-        errors += v.enum_field(obj, "action", v.RULE_ACTIONS)
-    if "match_type" in obj:
-        errors += v.enum_field(obj, "match_type", v.MATCH_TYPES)
-    if "match_target" in obj:
-        errors += v.e164_field(obj, "match_target")
+    errors += v.rule_fields(obj)
     if errors:
         raise unprocessable(errors)
     return {key: obj[key] for key in fields}
@@ -207,9 +202,9 @@ def rule_create(body: object) -> JsonObj:
 def rule_patch(body: object) -> JsonObj:
     """A rule PATCH body: `action` and/or `status` (active | paused)."""
     obj = v.body_object(body)
-    errors = v.extra_fields(obj, ("action", "status"))
-    if "action" in obj:
-        errors += v.enum_field(obj, "action", v.RULE_ACTIONS)
+    errors = v.extra_fields(obj, ("action", "status")) + v.enum_fields(
+        obj, {"action": v.RULE_ACTIONS}
+    )
     if "status" in obj:
         if obj["status"] == "deleted":
             errors.append(

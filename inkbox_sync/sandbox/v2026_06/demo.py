@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from inkbox_sync.sandbox.demo import CREATED, demo_id
-from inkbox_sync.sandbox.document import ORGANIZATION_ID, Document
+from inkbox_sync.sandbox.demo import CREATED, demo_id, demo_identity
+from inkbox_sync.sandbox.document import Document
 from inkbox_sync.sandbox.validation import JsonObj
 
 # handle, number, type, state, call action, websocket url, webhook url, filter mode, rules
@@ -79,22 +79,10 @@ def demo_document() -> Document:
     numbers: list[JsonObj] = []
     rules: list[JsonObj] = []
     for handle, number, type_, state, action, ws_url, hook_url, mode, number_rules in _NUMBERS:
-        identity_id = demo_id("identity", handle)
+        identity = demo_identity(handle)
+        identity_id = identity["id"]
         number_id = demo_id("number", number)
-        identities.append(
-            {
-                "id": identity_id,
-                "organization_id": ORGANIZATION_ID,
-                "agent_handle": handle,
-                "display_name": handle.replace("-", " ").title(),
-                "description": None,
-                "email_address": f"{handle}@inkboxmail.com",
-                "imessage_enabled": False,
-                "imessage_filter_mode": "blacklist",
-                "created_at": CREATED,
-                "updated_at": CREATED,
-            }
-        )
+        identities.append(identity)
         numbers.append(
             {
                 "id": number_id,

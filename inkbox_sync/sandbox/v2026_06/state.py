@@ -19,16 +19,12 @@ from inkbox_sync.sandbox.document import (
     Document,
     check_identities,
     check_numbers,
-    is_e164,
-    is_timestamp,
+    check_rule,
     one_of,
+    plain_rule,
 )
 from inkbox_sync.sandbox.validation import (
-    CANONICAL_UUID,
-    E164,
     FILTER_MODES,
-    MATCH_TYPES,
-    RULE_ACTIONS,
     JsonObj,
 )
 
@@ -89,7 +85,9 @@ def _rules(check: Checker, items: list[JsonObj], numbers: list[JsonObj]) -> list
     kept: list[JsonObj] = []
     for i, rule in enumerate(items):
         loc: list[str | int] = ["rules", i]
-        if not _plain_rule(rule, number_ids) and not _check_rule(check, rule, loc, number_ids):
+        if not plain_rule(rule, RULE_FIELDS, "phone_number_id", number_ids) and not check_rule(
+            check, rule, loc, "phone_number_id", number_ids
+        ):
             continue  # deleted
         slot = (
             str(rule.get("phone_number_id")),
@@ -104,51 +102,3 @@ def _rules(check: Checker, items: list[JsonObj], numbers: list[JsonObj]) -> list
         check.unique(ids, rule["id"], [*loc, "id"], "id")
         kept.append(rule)
     return kept
-
-
-def _plain_rule(rule: JsonObj, number_ids: set[str]) -> bool:
-    """A live rule already in the API's exact shape, all valid: the bulk of a large
-    state, checked in one expression instead of field by field (100k rules: 1.2 s -> 0.3 s)."""
-    return (
-        rule.keys() == RULE_FIELDS
-        and rule["status"] in ("active", "paused")
-        and rule["action"] in RULE_ACTIONS
-        and rule["match_type"] in MATCH_TYPES
-        and rule["phone_number_id"] in number_ids
-        and isinstance(rule["match_target"], str)
-        and E164.fullmatch(rule["match_target"]) is not None
-        and isinstance(rule["id"], str)
-        and CANONICAL_UUID.fullmatch(rule["id"]) is not None
-        and is_timestamp(rule["created_at"])
-        and is_timestamp(rule["updated_at"])
-    )
-
-
-def _check_rule(check: Checker, rule: JsonObj, loc: list[str | int], number_ids: set[str]) -> bool:
-    """Field-by-field checks, filling defaults; False for a deleted rule (dropped)."""
-    check.field(
-        rule,
-        loc,
-        "status",
-        one_of("active", "paused", "deleted"),
-        "Input should be 'active', 'paused' or 'deleted'",
-        lambda: "active",
-    )
-    if rule.get("status") == "deleted":
-        return False  # a deleted rule holds no slot and is never listed: nothing to keep
-    check.uuid_field(rule, loc, "id", fill=True)
-    check.uuid_field(rule, loc, "phone_number_id", fill=False)
-    check.field(rule, loc, "action", one_of(*RULE_ACTIONS), "Input should be 'allow' or 'block'")
-    check.field(
-        rule,
-        loc,
-        "match_type",
-        one_of(*MATCH_TYPES),
-        "Input should be 'exact_number'",
-        lambda: "exact_number",
-    )
-    check.field(rule, loc, "match_target", is_e164, "Input should be an E.164 number")
-    check.timestamps(rule, loc)
-    if rule.get("phone_number_id") not in number_ids:
-        check.fail([*loc, "phone_number_id"], "No number has this id")
-    return True

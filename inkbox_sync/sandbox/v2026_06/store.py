@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from inkbox_sync.sandbox.document import Document, now
-from inkbox_sync.sandbox.store import OrderedIds, Store, removal, upsert
+from inkbox_sync.sandbox.store import OrderedIds, Store, page_of, removal, upsert
 from inkbox_sync.sandbox.v2026_06.state import routing_problems
 from inkbox_sync.sandbox.validation import ApiFailure, JsonObj, error, unprocessable
 
@@ -145,8 +145,7 @@ class NumberRuleStore(Store):
             if match_type not in (None, "exact_number"):
                 return [], False  # the only match type there is
             ids = self._ids(number_id, action)
-            page = [self._rules[rid] for rid in ids[offset : offset + limit]]
-            return page, offset + limit < len(ids)
+            return page_of(self._rules, ids, offset, limit)
 
     def _rule(self, number_id: str, rule_id: str) -> JsonObj:
         self._number(number_id)

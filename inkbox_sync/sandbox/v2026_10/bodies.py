@@ -55,9 +55,7 @@ def identity_patch(body: object) -> JsonObj:
             errors.append(error(["body", key], "Handles cannot be renamed", "extra_forbidden"))
         elif key not in IDENTITY_PATCH_FIELDS:
             errors.append(error(["body", key], "Extra inputs are not permitted", "extra_forbidden"))
-    for key in MODE_FIELDS:
-        if key in obj:
-            errors += v.enum_field(obj, key, v.FILTER_MODES)
+    errors += v.enum_fields(obj, dict.fromkeys(MODE_FIELDS, v.FILTER_MODES))
     for key in ("display_name", "description"):
         if obj.get(key) is not None and not isinstance(obj[key], str):
             errors.append(error(["body", key], "Input should be a valid string", "string_type"))
@@ -139,9 +137,7 @@ def incoming_call_action_put(body: object) -> tuple[str | None, JsonObj]:
 
 
 def _routing_fields(obj: Mapping[str, object]) -> list[ErrorItem]:
-    errors: list[ErrorItem] = []
-    if "incoming_call_action" in obj:
-        errors += v.enum_field(obj, "incoming_call_action", CALL_ACTIONS)
+    errors = v.enum_fields(obj, {"incoming_call_action": CALL_ACTIONS})
     errors += v.routing_url_fields(obj)
     kind = obj.get("forwarding_target_type")
     if kind is not None and kind not in FORWARDING_TYPES:
@@ -163,14 +159,7 @@ def rule_create(body: object) -> JsonObj:
     obj = v.body_object(body)
     fields = ("action", "match_type", "match_target")
     errors = v.required_fields(obj, fields) + _rule_extras(obj, (*fields, "direction"))
-    if "action" in obj:
-        errors += v.enum_field(obj, "action", v.RULE_ACTIONS)
-    if "match_type" in obj:
-        errors += v.enum_field(obj, "match_type", v.MATCH_TYPES)
-    if "match_target" in obj:
-        errors += v.e164_field(obj, "match_target")
-    if "direction" in obj:
-        errors += v.enum_field(obj, "direction", DIRECTIONS)
+    errors += v.rule_fields(obj) + v.enum_fields(obj, {"direction": DIRECTIONS})
     if errors:
         raise unprocessable(errors)
     return {**{key: obj[key] for key in fields}, "direction": obj.get("direction", "both")}
@@ -181,20 +170,17 @@ def rule_patch(body: object) -> JsonObj:
     `{action, apply_to: inbound|outbound}`."""
     obj = v.body_object(body)
     errors = _rule_extras(obj, ("action", "direction", "apply_to"))
-    if "action" in obj:
-        errors += v.enum_field(obj, "action", v.RULE_ACTIONS)
-    if "direction" in obj:
-        errors += v.enum_field(obj, "direction", DIRECTIONS)
-    if "apply_to" in obj:
-        errors += v.enum_field(obj, "apply_to", SIDES)
-        if "action" not in obj or "direction" in obj:
-            errors.append(
-                error(
-                    ["body", "apply_to"],
-                    "apply_to requires action and cannot be combined with direction",
-                    "value_error",
-                )
+    errors += v.enum_fields(
+        obj, {"action": v.RULE_ACTIONS, "direction": DIRECTIONS, "apply_to": SIDES}
+    )
+    if "apply_to" in obj and ("action" not in obj or "direction" in obj):
+        errors.append(
+            error(
+                ["body", "apply_to"],
+                "apply_to requires action and cannot be combined with direction",
+                "value_error",
             )
+        )
     if not errors and "action" not in obj and "direction" not in obj:
         errors.append(error(["body"], "Provide action or direction", "missing"))
     if errors:

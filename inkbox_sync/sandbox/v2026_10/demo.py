@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from inkbox_sync.sandbox.demo import CREATED, demo_id
-from inkbox_sync.sandbox.document import ORGANIZATION_ID, Document
+from inkbox_sync.sandbox.demo import CREATED, demo_id, demo_identity
+from inkbox_sync.sandbox.document import Document
 from inkbox_sync.sandbox.v2026_10.state import VERSION, with_mirrors, with_modes
 from inkbox_sync.sandbox.validation import JsonObj
 
@@ -111,22 +111,8 @@ def demo_document() -> Document:
     numbers: list[JsonObj] = []
     rules: list[JsonObj] = []
     for handle, number, inbound, outbound, identity_rules in _IDENTITIES:
-        identity_id = demo_id("identity", handle)
-        identity = with_modes(
-            {
-                "id": identity_id,
-                "organization_id": ORGANIZATION_ID,
-                "agent_handle": handle,
-                "display_name": handle.replace("-", " ").title(),
-                "description": None,
-                "email_address": f"{handle}@inkboxmail.com",
-                "imessage_enabled": False,
-                "created_at": CREATED,
-                "updated_at": CREATED,
-            },
-            inbound,
-            outbound,
-        )
+        identity = with_modes(demo_identity(handle), inbound, outbound)
+        identity_id = identity["id"]
         identities.append(identity)
         if number is not None:
             e164, type_, state, action, ws_url, hook_url, kind, target = number

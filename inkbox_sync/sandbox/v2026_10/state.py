@@ -28,16 +28,13 @@ from inkbox_sync.sandbox.document import (
     DocumentError,
     check_identities,
     check_numbers,
+    check_rule,
     is_e164,
-    is_timestamp,
     one_of,
+    plain_rule,
 )
 from inkbox_sync.sandbox.validation import (
-    CANONICAL_UUID,
-    E164,
     FILTER_MODES,
-    MATCH_TYPES,
-    RULE_ACTIONS,
     JsonObj,
     error,
 )
@@ -281,51 +278,18 @@ def _rules(check: Checker, items: list[JsonObj], identities: list[JsonObj]) -> l
 
 
 def _plain_rule(rule: JsonObj, identity_ids: set[str]) -> bool:
-    """A live rule already in the API's exact shape, all valid (the bulk of a large
-    state), checked in one expression instead of field by field."""
     return (
-        rule.keys() == RULE_FIELDS
-        and rule["status"] in RULE_STATUSES
-        and rule["action"] in RULE_ACTIONS
+        plain_rule(rule, RULE_FIELDS, "agent_identity_id", identity_ids)
         and rule["direction"] in DIRECTIONS
-        and rule["match_type"] in MATCH_TYPES
         and rule["contact"] is None
-        and rule["agent_identity_id"] in identity_ids
-        and isinstance(rule["match_target"], str)
-        and E164.fullmatch(rule["match_target"]) is not None
-        and isinstance(rule["id"], str)
-        and CANONICAL_UUID.fullmatch(rule["id"]) is not None
-        and is_timestamp(rule["created_at"])
-        and is_timestamp(rule["updated_at"])
     )
 
 
 def _check_rule(
     check: Checker, rule: JsonObj, loc: list[str | int], identity_ids: set[str]
 ) -> bool:
-    """Field-by-field checks, filling defaults; False for a deleted rule (dropped)."""
-    check.field(
-        rule,
-        loc,
-        "status",
-        one_of("active", "paused", "deleted"),
-        "Input should be 'active', 'paused' or 'deleted'",
-        lambda: "active",
-    )
-    if rule.get("status") == "deleted":
+    if not check_rule(check, rule, loc, "agent_identity_id", identity_ids):
         return False
-    check.uuid_field(rule, loc, "id", fill=True)
-    check.uuid_field(rule, loc, "agent_identity_id", fill=False)
-    check.field(rule, loc, "action", one_of(*RULE_ACTIONS), "Input should be 'allow' or 'block'")
-    check.field(
-        rule,
-        loc,
-        "match_type",
-        one_of(*MATCH_TYPES),
-        "Input should be 'exact_number'",
-        lambda: "exact_number",
-    )
-    check.field(rule, loc, "match_target", is_e164, "Input should be an E.164 number")
     check.field(
         rule,
         loc,
@@ -337,9 +301,6 @@ def _check_rule(
     rule.setdefault("contact", None)
     if rule["contact"] is not None and not isinstance(rule["contact"], dict):
         check.fail([*loc, "contact"], "Input should be an object or null")
-    check.timestamps(rule, loc)
-    if rule.get("agent_identity_id") not in identity_ids:
-        check.fail([*loc, "agent_identity_id"], "No identity has this id")
     return True
 
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Final
 
 from inkbox_sync.sandbox.document import Document, now
-from inkbox_sync.sandbox.store import OrderedIds, Store, batch, removal, upsert
+from inkbox_sync.sandbox.store import OrderedIds, Store, batch, page_of, removal, upsert
 from inkbox_sync.sandbox.v2026_10.state import (
     FORWARDING_FIELDS,
     SIDES,
@@ -326,8 +326,7 @@ class IdentityRuleStore(Store):
             if match_type not in (None, "exact_number"):
                 return [], False  # the only match type there is
             ids = self._ids(identity_id, action, direction)
-            page = [self._rules[rid] for rid in ids[offset : offset + limit]]
-            return page, offset + limit < len(ids)
+            return page_of(self._rules, ids, offset, limit)
 
     def _rule(self, identity_id: str, rule_id: str) -> JsonObj:
         """The rule `rule_id` (or the rule it is an alias of) of this identity; else 404."""
