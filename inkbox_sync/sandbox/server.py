@@ -180,6 +180,11 @@ class SandboxServer:
                     doc, self.migrated_from = upgrade(loaded, self.version.name, root="state")
                     if state_file is not None and self.migrated_from is not None:
                         self.kept_copy = state_file.keep_copy(loaded, self.migrated_from)
+            handles = {identity["agent_handle"] for identity in doc["identities"]}
+            if opts.agent_handle is not None and opts.agent_handle.removeprefix("@") not in handles:
+                raise ConfigError(
+                    f"--agent-handle {opts.agent_handle}: no identity has that handle"
+                )
             if state_file is not None:
                 state_file.start(doc)  # the snapshot now holds `doc`, the journal is empty
         except DocumentError as exc:

@@ -273,6 +273,8 @@ def test_agent_handle_chooses_the_agent_keys_identity() -> None:
         assert "research-bot" in agent.get("/whoami").json()["label"]
         assert agent.get("/v1/identities/support-bot").status_code == 404
         assert agent.get("/v1/phone/incoming-call-action").status_code == 404  # no number
+    with pytest.raises(ConfigError, match="--agent-handle nobody-bot: no identity has that handle"):
+        SandboxServer(SandboxOptions(api_version="2026-10", agent_handle="nobody-bot")).start()
     with pytest.raises(ConfigError, match="--agent-handle needs --api-version 2026-10"):
         SandboxServer(SandboxOptions(api_version="2026-06", agent_handle="research-bot"))
 

@@ -12,6 +12,7 @@ in `NOTICES` and `_SUNSET` below: one place to change them.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Final
 
@@ -286,9 +287,15 @@ class App(SandboxApp[IdentityRuleStore]):
 def _advise(response: Response, *events: str) -> Response:
     """Add the notices of these events to the answer's `Inkbox-Notices` header."""
     if events:
-        notices = [dict(zip(("code", "level", "message"), NOTICES[e], strict=True)) for e in events]
-        response.headers["Inkbox-Notices"] = json.dumps(notices)
+        response.headers["Inkbox-Notices"] = _notices_header(events)
     return response
+
+
+@functools.cache  # a handful of event combinations, each encoded once
+def _notices_header(events: tuple[str, ...]) -> str:
+    return json.dumps(
+        [dict(zip(("code", "level", "message"), NOTICES[e], strict=True)) for e in events]
+    )
 
 
 def _call_action(number: JsonObj) -> JsonObj:
