@@ -99,6 +99,13 @@ class IdentityRuleStore(Store):
         with self._lock:
             return self._identity_id(handle)
 
+    def _identity(self, identity_id: str) -> JsonObj:
+        """The identity (resolved by the caller outside the lock: it may be gone since)."""
+        found = self._identities.get(identity_id)
+        if found is None:
+            raise ApiFailure(404, "Identity not found")
+        return found
+
     def _view(self, identity: JsonObj) -> JsonObj:
         number_id = self._number_by_identity.get(identity["id"])
         number = self._numbers[number_id] if number_id else None
@@ -113,12 +120,12 @@ class IdentityRuleStore(Store):
 
     def identity_view(self, identity_id: str) -> JsonObj:
         with self._lock:
-            return self._view(self._identities[identity_id])
+            return self._view(self._identity(identity_id))
 
     def patch_identity(self, identity_id: str, changes: JsonObj) -> JsonObj:
         """Apply a checked identity PATCH (modes as the two directions)."""
         with self._lock:
-            old = self._identities[identity_id]
+            old = self._identity(identity_id)
             plain: JsonObj = {
                 k: changes[k] for k in ("display_name", "description") if k in changes
             }
@@ -344,6 +351,7 @@ class IdentityRuleStore(Store):
     def create_rule(self, identity_id: str, body: JsonObj) -> tuple[JsonObj, list[str]]:
         """A checked create; the answer and what happened (`"consolidated"`)."""
         with self._lock:
+            self._identity(identity_id)
             key = (identity_id, body["match_type"], body["match_target"])
             cover = self._cover.get(key, {})
             wanted = SIDES_OF[body["direction"]]
