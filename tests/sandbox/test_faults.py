@@ -143,7 +143,7 @@ def test_knobs_can_change_while_running() -> None:
 
 
 def test_refuse_writes_after_k_answers_later_writes_403_uncommitted() -> None:
-    with SandboxServer(SandboxOptions()) as box, api(box) as client:
+    with SandboxServer(SandboxOptions(api_version="2026-06")) as box, api(box) as client:
         path = f"/phone/numbers/{demo_id('number', '+14155550003')}/contact-rules"  # no rules
         set_faults(box.base_url, refuse_writes_after=2)
         answers = [
