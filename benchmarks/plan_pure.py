@@ -45,7 +45,8 @@ def fleet(numbers: int, rules: int) -> tuple[DesiredState, LiveState, LiveState]
             agent_handle=None,
         )
         same[number] = LiveNumber(
-            filter_mode="whitelist",
+            inbound_filter_mode="whitelist",
+            outbound_filter_mode="whitelist",
             rules={
                 t: LiveRule(f"r{n}-{i}", t, d.action, d.status)
                 for i, (t, d) in enumerate(want.items())
@@ -54,7 +55,8 @@ def fleet(numbers: int, rules: int) -> tuple[DesiredState, LiveState, LiveState]
         )  # type: ignore[arg-type]
         # Every rule differs and the mode flips: the most work the planner can have.
         moved[number] = LiveNumber(
-            filter_mode="blacklist",
+            inbound_filter_mode="blacklist",
+            outbound_filter_mode="blacklist",
             rules={
                 t: LiveRule(f"r{n}-{i}", t, "block" if d.action == "allow" else "allow", "active")
                 for i, (t, d) in enumerate(want.items())

@@ -11,6 +11,13 @@ right before it is sent, so the writes queued for a slot never start either.
 Writes already sent finish (retries included) and are reported. Because every
 prefix of a safe plan is a state from which a fresh plan is again safe,
 re-running apply converges.
+
+Steps are abstract writes; the client (one adapter per API version) maps each
+to its request. Rule steps name their row by (target, side): the id comes from
+what the API answered so far in this run (a server may split or merge rows and
+keep old ids as aliases), else from the plan. Every answer's id and direction
+are taken as the truth, and a write whose row covers other sides than the
+plan expected is not sent: the run stops, and a fresh plan starts from there.
 """
 
 from __future__ import annotations
@@ -21,28 +28,48 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from inkbox_sync.errors import ConflictError, InkboxSyncError
-from inkbox_sync.model import Action, LiveNumber, LiveRule, RuleStatus
+from inkbox_sync.model import (
+    SIDES,
+    Action,
+    Capabilities,
+    Direction,
+    FilterMode,
+    LiveRule,
+    RuleStatus,
+    Side,
+)
 from inkbox_sync.plan import Step
 
 
 class WriteClient(Protocol):
+    """The writes an API adapter offers. `address` is a step's: the number id for
+    routing, the policy holder's id for modes and rules."""
+
     @property
     def concurrency(self) -> int: ...
 
-    async def patch_number(self, number_id: str, fields: Mapping[str, object]) -> LiveNumber: ...
+    async def patch_number(self, number_id: str, fields: Mapping[str, object]) -> object: ...
 
-    async def create_rule(self, number_id: str, *, action: Action, target: str) -> LiveRule: ...
+    async def set_modes(self, address: str, modes: Mapping[Side, FilterMode]) -> object: ...
+
+    async def create_rule(
+        self, address: str, *, action: Action, target: str, direction: Direction = "both"
+    ) -> LiveRule: ...
 
     async def update_rule(
         self,
-        number_id: str,
+        address: str,
         rule_id: str,
         *,
         action: Action | None = None,
         status: RuleStatus | None = None,
+        direction: Direction | None = None,
+        apply_to: Side | None = None,
     ) -> LiveRule: ...
 
-    async def delete_rule(self, number_id: str, rule_id: str) -> None: ...
+    async def delete_rule(self, address: str, rule_id: str) -> None: ...
+
+    async def get_rule(self, address: str, rule_id: str) -> LiveRule: ...
 
 
 StepCallback = Callable[[int, Step, str | None], None]
@@ -67,9 +94,17 @@ class Executor:
     """One run of a plan's steps. `run()` once; `halt()` from anywhere on its loop."""
 
     def __init__(
-        self, client: WriteClient, steps: Sequence[Step], on_step: StepCallback | None = None
+        self,
+        client: WriteClient,
+        steps: Sequence[Step],
+        on_step: StepCallback | None = None,
+        *,
+        capabilities: Capabilities | None = None,
     ) -> None:
+        """`capabilities` are the API's: they decide how a create that meets its own
+        earlier, committed attempt is adopted."""
         self.result = ExecutionResult()
+        self._caps = capabilities or Capabilities()
         self._client = client
         self._steps = steps
         self._on_step = on_step
@@ -93,7 +128,7 @@ class Executor:
         return self.result
 
     async def _run_number(self, indexed: list[tuple[int, Step]]) -> None:
-        created: dict[str, str] = {}  # target -> id of a rule this run created
+        created = RowMap()  # which row covers each (target, side), as answers said
         for phase in (0, 1, 2):
             chains: dict[str | None, list[tuple[int, Step]]] = {}
             for index, step in indexed:
@@ -105,7 +140,7 @@ class Executor:
             if self._stopping:
                 return  # the flip is a barrier: never cross it after a failure
 
-    async def _run_chain(self, chain: list[tuple[int, Step]], created: dict[str, str]) -> None:
+    async def _run_chain(self, chain: list[tuple[int, Step]], created: RowMap) -> None:
         result = self.result
         for index, step in chain:
             async with self._slots:
@@ -115,7 +150,7 @@ class Executor:
                     return
                 result.in_flight.add(index)
                 try:
-                    adopted = await _run_step(self._client, step, created)
+                    adopted = await _run_step(self._client, step, created, self._caps)
                 except InkboxSyncError as exc:
                     self._stopping = True  # before the slot is released to a queued write
                     result.in_flight.discard(index)
@@ -132,21 +167,88 @@ class Executor:
                 self._on_step(index, step, None)
 
 
-async def _run_step(client: WriteClient, step: Step, created: dict[str, str]) -> bool:
+_SIDES_OF: dict[str, tuple[Side, ...]] = {
+    "inbound": ("inbound",),
+    "outbound": ("outbound",),
+    "both": SIDES,
+}
+
+
+#: In a RowMap: the side is covered by some row other than the one learnt (or by none).
+_ELSEWHERE = "\x00elsewhere"
+
+
+class RowMap:
+    """Per holder: the id of the row covering each (target, side), as learnt from
+    answers in this run (None: known to be uncovered; _ELSEWHERE: not by the row
+    an answer showed). Sides never written in this run are absent: the plan's
+    `rule_id` stands for them."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, Side], str | None] = {}
+
+    def resolve(self, step: Step) -> str:
+        """The id to address for `step`, refusing a row that covers other sides than
+        the plan expected (the server merged or split rows in another way)."""
+        assert step.target is not None
+        side: Side = step.side or "inbound"
+        rule_id = self._ids.get((step.target, side), _ELSEWHERE)
+        if rule_id == _ELSEWHERE:
+            rule_id = step.rule_id
+        if rule_id is None:
+            raise InkboxSyncError(f"no rule covers {step.target} {side} on {step.number}")
+        expected = _SIDES_OF[step.coverage]
+        for other in SIDES:
+            known = self._ids.get((step.target, other), ...)
+            if known is ... or other == side:
+                continue
+            if (known == rule_id) != (other in expected):
+                raise InkboxSyncError(
+                    f"{step.target} on {step.number}: the API merged or split its rules "
+                    f"differently than the plan expected (the rule does not cover "
+                    f"{step.coverage} only); nothing more was written: run plan again"
+                )
+        return rule_id
+
+    def learn(self, target: str, row: LiveRule) -> None:
+        """Take an answer as the truth: `row` covers exactly its direction."""
+        covered = _SIDES_OF[row.direction]
+        for side in SIDES:
+            key = (target, side)
+            if side in covered:
+                self._ids[key] = row.id
+            elif self._ids.get(key, row.id) == row.id:
+                self._ids[key] = _ELSEWHERE
+
+    def keep(self, target: str, side: Side, rule_id: str) -> None:
+        self._ids[(target, side)] = rule_id
+
+    def clear(self, target: str, sides: tuple[Side, ...]) -> None:
+        for side in sides:
+            self._ids[(target, side)] = None
+
+
+async def _run_step(client: WriteClient, step: Step, rows: RowMap, caps: Capabilities) -> bool:
     """One write. Returns True when a create found its slot taken and adopted that rule."""
-    if step.kind == "update_number":
-        await client.patch_number(step.number_id, dict(step.fields or {}))
+    if step.kind == "update_routing":
+        await client.patch_number(step.address, dict(step.fields or {}))
         return False
-    assert step.target is not None
+    if step.kind == "set_modes":
+        await client.set_modes(step.address, dict(step.modes or {}))
+        return False
+    target = step.target
+    assert target is not None
     if step.kind == "create_rule":
         assert step.action is not None
         try:
-            rule = await client.create_rule(step.number_id, action=step.action, target=step.target)
+            row = await client.create_rule(
+                step.address, action=step.action, target=target, direction=step.coverage
+            )
         except ConflictError as exc:
             if exc.existing_rule_id is None:
                 raise
             if not exc.after_lost_answer:
-                # The first attempt found the slot taken: someone created this rule
+                # The first attempt found the side taken: someone created this rule
                 # between plan and apply. Taking it over would silently override them.
                 raise ConflictError(
                     f"a rule for {step.target} on {step.number} already exists "
@@ -155,21 +257,62 @@ async def _run_step(client: WriteClient, step: Step, created: dict[str, str]) ->
                     existing_rule_id=exc.existing_rule_id,
                     detail=exc.detail,
                 ) from None
-            # An earlier attempt of this very create may have committed before its
-            # answer was lost: the rule in the way is most likely ours. Adopt it and
-            # give it what the create would have, which is exactly as safe as the create.
-            created[step.target] = exc.existing_rule_id
-            await client.update_rule(
-                step.number_id, exc.existing_rule_id, action=step.action, status="active"
-            )
+            await _adopt(client, step, rows, caps, exc.existing_rule_id)
             return True
-        created[step.target] = rule.id
+        rows.learn(target, row)
         return False
-    rule_id = step.rule_id or created.get(step.target)
-    if rule_id is None:
-        raise InkboxSyncError(f"no rule id for {step.target} on {step.number}")
-    if step.kind == "update_rule":
-        await client.update_rule(step.number_id, rule_id, action=step.action, status=step.status)
-    else:
-        await client.delete_rule(step.number_id, rule_id)
+    rule_id = rows.resolve(step)
+    sides = _SIDES_OF[step.coverage]
+    if step.kind == "delete_rule":
+        await client.delete_rule(step.address, rule_id)
+        rows.clear(target, sides)
+        return False
+    row = await client.update_rule(
+        step.address,
+        rule_id,
+        action=step.action,
+        status=step.status,
+        direction=step.direction,
+        apply_to=step.apply_to,
+    )
+    if step.apply_to is not None:
+        # A split: the answer is the row now covering `apply_to`; the addressed row
+        # keeps the other sides it covered.
+        for side in sides:
+            if side != step.apply_to:
+                rows.keep(target, side, rule_id)
+    elif step.direction is not None:
+        rows.clear(target, tuple(s for s in sides if s not in _SIDES_OF[row.direction]))
+    rows.learn(target, row)
     return False
+
+
+async def _adopt(
+    client: WriteClient, step: Step, rows: RowMap, caps: Capabilities, existing: str
+) -> None:
+    """A retried create found a side taken: most likely by its own first attempt,
+    committed before its answer was lost."""
+    assert step.target is not None and step.action is not None
+    if caps.writable_status:
+        # Give that rule what the create would have, which is exactly as safe as
+        # the create itself.
+        row = await client.update_rule(step.address, existing, action=step.action, status="active")
+        rows.learn(step.target, row)
+        return
+    # Status cannot be written, so only a rule that already is what the create
+    # would make (maybe merged with the other side, which then had the same
+    # action and status) is ours; anything else is someone else's.
+    row = await client.get_rule(step.address, existing)
+    wanted = _SIDES_OF[step.coverage]
+    if (
+        row.action == step.action
+        and row.status == "active"
+        and set(wanted) <= set(_SIDES_OF[row.direction])
+    ):
+        rows.learn(step.target, row)
+        return
+    raise ConflictError(
+        f"a rule for {step.target} on {step.number} already covers "
+        f"{row.direction} ({row.status} {row.action}, id {existing}); run plan again",
+        existing_rule_id=existing,
+    )

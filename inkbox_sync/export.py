@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 
-from inkbox_sync.model import LiveNumber, LiveRule
+from inkbox_sync.model import LiveNumber, LiveRule, rows_of
 
 
 def export_manifest(numbers: Iterable[LiveNumber], *, source: str, when: str) -> str:
@@ -71,7 +71,7 @@ def _number_lines(number: LiveNumber) -> list[str]:
         f"    incoming_call_webhook_url: {_opt(number.incoming_call_webhook_url)}",
         f"    filter_mode: {number.filter_mode}",
     ]
-    rules = sorted(number.rules.values(), key=lambda r: r.target)
+    rules = sorted((r for e in number.rules.values() for r in rows_of(e)), key=lambda r: r.target)
     for action in ("allow", "block"):
         chosen = [r for r in rules if r.action == action]
         if not chosen:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 from inkbox_sync.client import ClientStats, InkboxClient, RequestEvent
 from inkbox_sync.errors import AuthError
 from inkbox_sync.gcpause import gc_paused
-from inkbox_sync.model import LiveNumber, LiveRule, LiveState
+from inkbox_sync.model import SIDES, LiveNumber, LiveRule, LiveRules, LiveState, entry_of, on_side
 
 if TYPE_CHECKING:
     import httpx
@@ -57,8 +57,9 @@ async def read_live_state(
     `wanted` maps each E.164 number to whether its rules must be read; None
     means every number of the organisation, rules included (for `export`).
     Numbers the organisation does not own are absent from the result (the
-    planner reports them). A number's `rules` maps target -> LiveRule when its
-    rules were read, and is None otherwise.
+    planner reports them). A number's `rules` maps target -> its rule rows when
+    its rules were read, and is None otherwise. The state records the API's
+    version and capabilities, as the client says them.
     """
     with gc_paused():  # ~0.3 s of collections for 100,000 rules otherwise; see gcpause.py
         return await _read_live_state(client, wanted, progress)
@@ -90,7 +91,7 @@ async def _read_live_state(
         if live.id in by_id:
             live = replace(live, rules=_by_target(by_id[live.id]))
         result[number] = live
-    return LiveState(result)
+    return LiveState(result, capabilities=client.capabilities, api_version=client.api_version)
 
 
 async def _read_rules(
@@ -135,15 +136,27 @@ async def _read_rules(
     return dict(zip(number_ids, lists, strict=True))
 
 
-def _by_target(rules: Iterable[LiveRule]) -> dict[str, LiveRule]:
-    """Target -> rule. The contract allows one non-deleted rule per target; should
-    the API ever list two, keep one deterministically: the active one (it is
-    the one that can decide a call), else the smaller id."""
-    out: dict[str, LiveRule] = {}
+def _by_target(rules: Iterable[LiveRule]) -> dict[str, LiveRules]:
+    """Target -> its rows. The contract allows one non-deleted row per (target,
+    side); should the API ever list two, keep one deterministically per side:
+    the active one (it is the one that can decide), else the smaller id."""
+    out: dict[str, LiveRules] = {}
     for rule in rules:
         have = out.get(rule.target)
-        if have is None or (rule.status == "active", have.id) > (have.status == "active", rule.id):
-            out[rule.target] = rule
+        if have is None and rule.direction == "both":
+            out[rule.target] = rule  # the common case, kept cheap
+            continue
+        sides = [on_side(have, side) for side in SIDES]
+        for index, side in enumerate(SIDES):
+            if rule.direction != "both" and rule.direction != side:
+                continue
+            old = sides[index]
+            if old is None or (rule.status == "active", old.id) > (old.status == "active", rule.id):
+                sides[index] = rule
+        # A row that lost one of its sides to another row keeps only the other.
+        entry = entry_of(sides[0], sides[1])
+        if entry is not None:
+            out[rule.target] = entry
     return out
 
 

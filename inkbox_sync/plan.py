@@ -14,11 +14,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from inkbox_sync.model import Action, Rule, RuleStatus, Verdict
+from inkbox_sync.model import (
+    Action,
+    Capabilities,
+    Direction,
+    FilterMode,
+    Rule,
+    RuleStatus,
+    Side,
+    Verdict,
+)
 
-StepKind: TypeAlias = Literal["update_number", "create_rule", "update_rule", "delete_rule"]
-#: 0: before any filter_mode flip (or the only phase), 1: the flip itself, 2: after it.
+#: update_routing: one PATCH of the number's routing fields; set_modes: one
+#: write of the holder's filter mode(s); the rest: one write of one rule row.
+StepKind: TypeAlias = Literal[
+    "update_routing", "set_modes", "create_rule", "update_rule", "delete_rule"
+]
+#: 0: before the holder's mode flip (or the only phase), 1: the flip itself, 2: after it.
 Phase: TypeAlias = Literal[0, 1, 2]
+#: How a staged rule (`status: paused`) is realised: a paused row where status
+#: can be written, else an active row with the side's harmless action.
+Staging: TypeAlias = Literal["paused_row", "harmless_active_row"]
 ChangeKind: TypeAlias = Literal["create", "update", "delete"]
 WarningCode: TypeAlias = Literal[
     "filter_mode_change", "mass_rule_change", "whitelist_without_allow", "expectation_broken"
@@ -34,6 +50,9 @@ class FieldChange:
 
 @dataclass(slots=True)  # not frozen: see the module docstring
 class RuleChange:
+    """A (target, sides) cell change as the manifest sees it: `before`/`after`
+    are the rule on each side in `direction` (both sides alike when "both")."""
+
     kind: ChangeKind
     target: str
     before: Rule | None
@@ -41,20 +60,26 @@ class RuleChange:
     rule_id: str | None = None
     origin: str | None = None
     note: str | None = None
+    direction: Direction = "both"
 
 
 @dataclass(slots=True)  # not frozen: see the module docstring
 class CallerEffect:
-    """A caller's verdict before -> after. `caller` None means everyone unnamed."""
+    """A party's verdict before -> after on `side` ("both": the same on each side).
+    `caller` None means everyone unnamed. Outbound, "delivered" reads "allowed"."""
 
     caller: str | None
     before: Verdict
     after: Verdict
+    side: Direction = "both"
 
 
 @dataclass(frozen=True, slots=True)
 class NumberChange:
-    """Layers 1 and 2 for one number: what changes and what callers feel.
+    """Layers 1 and 2 for one holder: what changes and what callers feel.
+
+    `number` is the holder's key: its E.164 number, or the agent handle of an
+    identity managed by handle (then `number_id` is empty).
 
     `effects` lists every caller whose verdict changes, then the entry for
     everyone else (caller None), always present; `unchanged_callers` counts the
@@ -73,12 +98,19 @@ class NumberChange:
 
 @dataclass(slots=True)  # not frozen: see the module docstring
 class Step:
-    """One API write. Rule steps name the rule by (number, target); `rule_id` is
-    set for rules that exist when the plan is made and None for rules the plan
-    itself creates (apply learns their id from the create)."""
+    """One API write, abstract: each adapter maps it to its own request.
+
+    `number` is the holder's key and `address` the id the write goes to (the
+    number's id for a routing patch; for rules and modes the policy holder's
+    id). Rule steps name their row by (target, `side`): `rule_id` is set when
+    that row exists when the plan is made, `covers` is the coverage the row
+    has when the step runs (apply refuses to write to a row covering anything
+    else). `direction` is a created row's coverage, or an update's new one;
+    `apply_to` edits one side of a `both` row. Unset coverage fields mean both.
+    """
 
     number: str
-    number_id: str
+    address: str
     kind: StepKind
     phase: Phase = 0
     target: str | None = None
@@ -86,22 +118,45 @@ class Step:
     action: Action | None = None
     status: RuleStatus | None = None
     fields: Mapping[str, str | None] | None = None
+    modes: Mapping[Side, FilterMode] | None = None
+    direction: Direction | None = None
+    side: Side | None = None
+    covers: Direction | None = None
+    apply_to: Side | None = None
+
+    @property
+    def coverage(self) -> Direction:
+        """Sides of the row this update/delete addresses (or a create makes)."""
+        if self.kind == "create_rule":
+            return self.direction or "both"
+        return self.covers or "both"
 
     def describe(self) -> str:
         where = f"on {self.number}"
-        if self.kind == "update_number":
+        if self.kind == "update_routing":
             shown = ", ".join(f"{k}={_show(v)}" for k, v in (self.fields or {}).items())
             return f"update {self.number}: {shown}"
+        if self.kind == "set_modes":
+            modes = dict(self.modes or {})
+            if len(modes) == 2 and len(set(modes.values())) == 1:
+                return f"update {self.number}: filter_mode={modes['inbound']}"
+            shown = ", ".join(f"{side}_filter_mode={mode}" for side, mode in modes.items())
+            return f"update {self.number}: {shown}"
+        scope = "" if self.coverage == "both" else f" ({self.coverage})"
         if self.kind == "create_rule":
-            return f"create {self.action} {self.target} {where} (active)"
+            return f"create {self.action} {self.target}{scope} {where} (active)"
         if self.kind == "delete_rule":
-            return f"delete rule {self.target} {where}"
+            return f"delete rule {self.target}{scope} {where}"
         parts = []
         if self.action is not None:
             parts.append(f"action={self.action}")
+        if self.apply_to is not None:
+            parts.append(f"apply_to={self.apply_to}")
+        if self.direction is not None:
+            parts.append(f"direction={self.direction}")
         if self.status is not None:
             parts.append(f"status={self.status}")
-        return f"update rule {self.target} {where}: {', '.join(parts)}"
+        return f"update rule {self.target}{scope} {where}: {', '.join(parts)}"
 
 
 def _show(value: str | None) -> str:
@@ -161,12 +216,22 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """`api_version` (opaque, from the adapter) is shown and guards a saved plan
+    against an API of another version; `capabilities` are what the steps were
+    chosen for."""
+
     changes: tuple[NumberChange, ...] = ()
     steps: tuple[Step, ...] = ()
     warnings: tuple[PlanWarning, ...] = ()
     safety: SafetyReport = field(default_factory=lambda: SafetyReport(verified=True))
     basis: Mapping[str, NumberBasis] = field(default_factory=dict)
     numbers_checked: int = 0
+    api_version: str = ""
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+    @property
+    def staging(self) -> Staging:
+        return "paused_row" if self.capabilities.writable_status else "harmless_active_row"
 
     @property
     def summary(self) -> Summary:

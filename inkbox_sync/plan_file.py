@@ -17,28 +17,36 @@ from pydantic import TypeAdapter, ValidationError
 
 from inkbox_sync import __version__
 from inkbox_sync.errors import ConfigError
+from inkbox_sync.model import Capabilities
 from inkbox_sync.plan import (
     NumberBasis,
     NumberChange,
     Plan,
     PlanWarning,
     SafetyReport,
+    Staging,
     Step,
     Summary,
 )
 
-FORMAT_VERSION: Literal[1] = 1
+#: 2: policy with sides (per-side modes, rule directions, abstract steps),
+#: the API version and its capabilities.
+FORMAT_VERSION: Literal[2] = 2
 
 
 @dataclass(frozen=True, slots=True)
 class PlanDocument:
     """A plan on the wire. `basis` records, per changed number, what the plan was
-    computed from, so `apply --plan` can refuse it once live state has moved."""
+    computed from, so `apply --plan` can refuse it once live state has moved, and
+    the API version it was made against, so it never applies against another."""
 
-    format_version: Literal[1]
+    format_version: Literal[2]
     tool_version: str
     created_at: str
     source: str
+    api_version: str
+    capabilities: Capabilities
+    staging: Staging
     summary: Summary
     changes: tuple[NumberChange, ...]
     steps: tuple[Step, ...]
@@ -55,6 +63,8 @@ class PlanDocument:
             safety=self.safety,
             basis=self.basis,
             numbers_checked=self.numbers_checked,
+            api_version=self.api_version,
+            capabilities=self.capabilities,
         )
 
 
@@ -68,6 +78,9 @@ def to_document(plan: Plan, *, source: str) -> PlanDocument:
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         source=source,
+        api_version=plan.api_version,
+        capabilities=plan.capabilities,
+        staging=plan.staging,
         summary=plan.summary,
         changes=plan.changes,
         steps=plan.steps,

@@ -1,20 +1,26 @@
 """The planner: desired + live -> Plan. Pure: no I/O, linear in rules.
 
-Step order is what makes a plan safe (design section 3). Per number:
+Step order is what makes a plan safe (design section 3). Per holder (a number,
+or an agent identity), per side (inbound, outbound):
 
-* No filter_mode change: every target is independent. Creates, updates and
-  deletes are single writes, each changing that caller's verdict at most once.
-  A rule that must end paused is created with the *harmless* action (the one
-  equal to the number's default verdict, so nobody notices it), then paused and
-  given its action in one PATCH.
-* A filter_mode flip m0 -> m1 (phase 1) splits the rest in two. Targets whose
-  final rule is active are written before the flip (phase 0): an active rule's
-  verdict does not depend on the mode, so the caller is pinned at its final
-  verdict before the default moves. Targets whose final state is paused or gone
-  are written after the flip (phase 2): until then their current rule keeps
-  their old verdict, and the flip or the later write changes it exactly once.
-  Callers the manifest wants unchanged across the flip have, by definition, a
-  final active rule, so they are pinned first; nobody flickers.
+* No mode change: every (target, side) is independent. `moves.template` finds
+  the fewest writes that take a target's rows to its desired cells, each
+  (target, side) verdict changing at most once: a direction update to shrink
+  or grow a row, `apply_to` to edit one side of a `both` row, delete + create
+  only where nothing else does. A rule that must end staged is, where status
+  can be written, created with the *harmless* action (the side's default, so
+  nobody notices it) and then paused and given its action in one PATCH; where
+  it cannot, it is an active rule with the harmless action under the final
+  mode, and a live paused row satisfies it.
+* A mode change is one write (phase 1) that sets every side that changes (a
+  shared mode moves both sides at once; two directional flips are set by the
+  same write). Writes of targets whose final rule on a flipping side is active
+  go before it (phase 0): an active rule's verdict does not depend on the mode,
+  so the party is pinned before the default moves. Writes whose sides end
+  paused, staged or empty go after it (phase 2). The template search places
+  each write of a target before or after the flip so that both of its sides
+  stay within the property (for instance: flip, then re-aim a staged rule's
+  harmless action).
 
 The checker in `safety.py` proves every plan independently of this reasoning.
 """
@@ -23,34 +29,46 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inkbox_sync.errors import PlanError
 from inkbox_sync.gcpause import gc_paused
 from inkbox_sync.manifest.expectations import check_expectations
 from inkbox_sync.model import (
     ROUTING_FIELDS,
+    SIDES,
     UNSET,
+    Capabilities,
     DesiredNumber,
+    DesiredPolicy,
     DesiredRule,
+    DesiredRules,
     DesiredState,
+    Direction,
     FilterMode,
+    LiveAgent,
     LiveNumber,
     LiveRule,
+    LiveRules,
     LiveState,
     Rule,
     RuleLike,
-    harmless_action,
-    same_rule,
+    Side,
+    Verdict,
+    by_side,
+    desired_mode,
+    known_mode,
+    on_side,
+    rows_of,
     verdict,
 )
+from inkbox_sync.moves import CODE, Desire, Move, satisfies, template
 from inkbox_sync.plan import (
     CallerEffect,
     ChangeKind,
     FieldChange,
     NumberBasis,
     NumberChange,
-    Phase,
     Plan,
     PlanWarning,
     RuleChange,
@@ -58,23 +76,30 @@ from inkbox_sync.plan import (
 )
 from inkbox_sync.safety import check_steps
 
-_ACTIVE_ALLOW = Rule("allow", "active")
-
-#: Safety valve: refuse to delete or change more than this share of a number's
+#: Safety valve: refuse to delete or change more than this share of a holder's
 #: live rules without --force, once it has at least MASS_CHANGE_MIN_RULES.
 MASS_CHANGE_SHARE = 0.30
 MASS_CHANGE_MIN_RULES = 10
 
+_NEEDS = {"auto_accept": "client_websocket_url", "webhook": "incoming_call_webhook_url"}
+_KNOWN_CALL_ACTIONS = frozenset(
+    {"auto_reject", "auto_accept", "webhook", "hosted_agent", "forward"}
+)
 
-def rules_wanted(desired: DesiredNumber) -> bool:
-    """Whether planning `desired` needs the live rules of its number.
+LiveHolder = LiveNumber | LiveAgent
 
-    Managed rules obviously; a managed filter_mode too, because what a mode
+
+def rules_wanted(desired: DesiredPolicy) -> bool:
+    """Whether planning `desired` needs the live rules of its holder.
+
+    Managed rules obviously; a managed filter mode too, because what a mode
     change does to callers (and the whitelist-without-allow valve) depends on
     the rules that pin them; and `expect:` tests, which live rules can decide.
     """
     return (
-        desired.rules is not None or desired.filter_mode is not UNSET or desired.expect is not None
+        desired.rules is not None
+        or any(desired_mode(desired, s) is not UNSET for s in SIDES)
+        or desired.expect is not None
     )
 
 
@@ -84,79 +109,80 @@ def build_plan(
     """Compare desired and live state and return a checked plan.
 
     Raises PlanError, naming every problem at once, when a number is not owned
-    by the organisation, its agent differs, or its final routing is incoherent.
+    by the organisation, its agent differs, its final routing is incoherent, a
+    managed setting has a live value this tool does not know, or the API
+    cannot express what the manifest asks.
     """
     with gc_paused():  # planning creates no cycles; see gcpause.py
         return _build_plan(desired, live, targets)
 
 
+@dataclass(slots=True)
+class _Out:
+    problems: list[str] = field(default_factory=list)
+    changes: list[NumberChange] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+    basis: dict[str, NumberBasis] = field(default_factory=dict)
+
+
 def _build_plan(desired: DesiredState, live: LiveState, targets: Collection[str] | None) -> Plan:
-    selected = _select(desired, targets)
-    problems: list[str] = []
-    changes: list[NumberChange] = []
-    steps: list[Step] = []
-    warnings: list[PlanWarning] = []
-    basis: dict[str, NumberBasis] = {}
-    for number in sorted(selected):
-        want = selected[number]
-        have = live.numbers.get(number)
+    numbers, agents = _select(desired, targets)
+    out = _Out()
+    caps = live.capabilities
+    holders: list[tuple[str, DesiredPolicy, LiveHolder | None]] = [
+        (key, want, live.numbers.get(key)) for key, want in numbers.items()
+    ]
+    holders += [(key, want, live.agents.get(key)) for key, want in agents.items()]
+    for key, want, have in sorted(holders, key=lambda h: h[0]):
         where = f"{want.location}: " if want.location else ""
         if have is None:
-            problems.append(
-                f"{where}{number} is not a number of this organisation "
-                "(inkbox-sync never provisions or releases numbers)"
+            what = "a number" if isinstance(want, DesiredNumber) else "an agent identity"
+            out.problems.append(
+                f"{where}{key} is not {what} of this organisation "
+                "(inkbox-sync never provisions or releases numbers or identities)"
             )
             continue
-        problem = _check_owner_and_routing(want, have)
-        if problem:
-            problems.append(f"{where}{problem}")
+        before = len(out.problems)
+        routing: list[FieldChange] = []
+        if isinstance(want, DesiredNumber) and isinstance(have, LiveNumber):
+            routing = _routing_changes(want, have, out.problems)
+        if want.rules is not None and have.rules is None:
+            out.problems.append(f"{key}: live rules were not read (internal error)")
+        if len(out.problems) > before:
+            for index in range(before, len(out.problems)):
+                out.problems[index] = where + out.problems[index]
             continue
-        warnings.extend(_expectation_warnings(want, have))
-        result = _plan_number(want, have)
-        if result is None:
-            continue
-        change, number_steps, number_warnings = result
-        changes.append(change)
-        steps.extend(number_steps)
-        warnings.extend(number_warnings)
-        basis[number] = NumberBasis(have.id, fingerprint(have), have.rules is not None)
-    if problems:
-        raise PlanError("cannot plan:\n  " + "\n  ".join(problems))
-    safety = check_steps(live, steps)
+        _plan_holder(key, want, have, caps, routing, out, where)
+    if out.problems:
+        raise PlanError("cannot plan:\n  " + "\n  ".join(out.problems))
+    safety = check_steps(live, out.steps)
     return Plan(
-        changes=tuple(changes),
-        steps=tuple(steps),
-        warnings=tuple(warnings),
+        changes=tuple(out.changes),
+        steps=tuple(out.steps),
+        warnings=tuple(out.warnings),
         safety=safety,
-        basis=basis,
-        numbers_checked=len(selected),
+        basis=out.basis,
+        numbers_checked=len(numbers) + len(agents),
+        api_version=live.api_version,
+        capabilities=caps,
     )
 
 
-def _select(desired: DesiredState, targets: Collection[str] | None) -> Mapping[str, DesiredNumber]:
+def _select(
+    desired: DesiredState, targets: Collection[str] | None
+) -> tuple[Mapping[str, DesiredNumber], Mapping[str, DesiredPolicy]]:
     if not targets:
-        return desired.numbers
-    unknown = sorted(t for t in targets if t not in desired.numbers)
+        return desired.numbers, desired.agents
+    unknown = sorted(t for t in targets if t not in desired.numbers and t not in desired.agents)
     if unknown:
         raise PlanError(f"--target names numbers no manifest declares: {', '.join(unknown)}")
-    return {t: desired.numbers[t] for t in targets}
+    numbers = {t: desired.numbers[t] for t in targets if t in desired.numbers}
+    agents = {t: desired.agents[t] for t in targets if t in desired.agents}
+    return numbers, agents
 
 
-def _check_owner_and_routing(want: DesiredNumber, have: LiveNumber) -> str | None:
-    if want.agent is not None and want.agent != have.agent_handle:
-        owner = f"agent '{have.agent_handle}'" if have.agent_handle else "no agent"
-        return f"{want.number} belongs to {owner} live, but the manifest says agent '{want.agent}'"
-    if want.rules is not None and have.rules is None:
-        return f"{want.number}: live rules were not read (internal error)"
-    final = _final_fields(want, have)
-    action = final["incoming_call_action"]
-    if action == "auto_accept" and not final["client_websocket_url"]:
-        return f"{want.number}: auto_accept needs a client_websocket_url (none in manifest or live)"
-    if action == "webhook" and not final["incoming_call_webhook_url"]:
-        return (
-            f"{want.number}: webhook needs an incoming_call_webhook_url (none in manifest or live)"
-        )
-    return None
+# -- routing (numbers only) ----------------------------------------------------------
 
 
 def _live_fields(have: LiveNumber) -> dict[str, str | None]:
@@ -164,257 +190,621 @@ def _live_fields(have: LiveNumber) -> dict[str, str | None]:
         "incoming_call_action": have.incoming_call_action,
         "client_websocket_url": have.client_websocket_url,
         "incoming_call_webhook_url": have.incoming_call_webhook_url,
+        "forwarding_phone_number": have.forwarding_phone_number,
+        "forwarding_sip_uri": have.forwarding_sip_uri,
     }
 
 
-def _final_fields(want: DesiredNumber, have: LiveNumber) -> dict[str, str | None]:
-    final = _live_fields(have)
+def _routing_changes(
+    want: DesiredNumber, have: LiveNumber, problems: list[str]
+) -> list[FieldChange]:
+    """The routing fields that change, or problems (owner, coherence, unknown values)."""
+    n = want.number
+    if want.agent is not None and want.agent != have.agent_handle:
+        owner = f"agent '{have.agent_handle}'" if have.agent_handle else "no agent"
+        problems.append(f"{n} belongs to {owner} live, but the manifest says agent '{want.agent}'")
+        return []
+    live = _live_fields(have)
+    final = dict(live)
     for name in ROUTING_FIELDS:
         value = getattr(want, name)
         if value is not UNSET:
             final[name] = value
-    return final
+    action = final["incoming_call_action"]
+    if (
+        want.incoming_call_action is not UNSET
+        and live["incoming_call_action"] not in _KNOWN_CALL_ACTIONS
+    ):
+        problems.append(
+            f"{n}: live incoming_call_action is {live['incoming_call_action']!r}, which "
+            "inkbox-sync does not know; it cannot plan a change from it safely"
+        )
+        return []
+    needed = _NEEDS.get(action or "")
+    if needed is not None and not final[needed]:
+        article = "an" if needed[0] in "aeiou" else "a"
+        problems.append(f"{n}: {action} needs {article} {needed} (none in manifest or live)")
+    if action == "forward":
+        targets = [f for f in ("forwarding_phone_number", "forwarding_sip_uri") if final[f]]
+        if len(targets) != 1:
+            problems.append(
+                f"{n}: forward needs exactly one of forwarding_phone_number or "
+                f"forwarding_sip_uri (manifest and live give {len(targets)})"
+            )
+    return [FieldChange(f, live[f], final[f]) for f in ROUTING_FIELDS if final[f] != live[f]]
+
+
+def _forwarding_type(phone: str | None, sip: str | None) -> str | None:
+    return "phone" if phone else "sip" if sip else None
+
+
+def _routing_patch(changes: list[FieldChange], have: LiveNumber) -> dict[str, str | None]:
+    """The one PATCH of the number's routing, with the derived forwarding_target_type."""
+    patch = {c.field: c.after for c in changes}
+    if "forwarding_phone_number" in patch or "forwarding_sip_uri" in patch:
+        phone = patch.get("forwarding_phone_number", have.forwarding_phone_number)
+        sip = patch.get("forwarding_sip_uri", have.forwarding_sip_uri)
+        derived = _forwarding_type(phone, sip)
+        if derived != _forwarding_type(have.forwarding_phone_number, have.forwarding_sip_uri):
+            patch["forwarding_target_type"] = derived
+    return patch
+
+
+# -- policy (numbers and agents) -------------------------------------------------------
 
 
 @dataclass(slots=True)
-class _RuleDiff:
+class _Target:
+    """One target whose cells must change, and what it changes to."""
+
     target: str
-    before: LiveRule | None
-    after: DesiredRule | None
+    before: LiveRules | None
+    after: DesiredRules | None
+    desires: tuple[Desire, Desire]
+    moves: tuple[Move, ...]
+    #: Live and desired are single `both` rules (or none): both sides alike.
+    both: bool = False
 
 
-def _plan_number(
-    want: DesiredNumber, have: LiveNumber
-) -> tuple[NumberChange, list[Step], list[PlanWarning]] | None:
-    live_fields = _live_fields(have)
-    final_fields = _final_fields(want, have)
-    field_changes = [
-        FieldChange(name, live_fields[name], final_fields[name])
-        for name in ROUTING_FIELDS
-        if final_fields[name] != live_fields[name]
-    ]
-    m0: FilterMode = have.filter_mode
-    m1: FilterMode = m0 if want.filter_mode is UNSET else want.filter_mode
-    if m1 != m0:
-        field_changes.append(FieldChange("filter_mode", m0, m1))
+@dataclass(frozen=True, slots=True)
+class _Modes:
+    before: tuple[FilterMode, FilterMode]
+    after: tuple[FilterMode, FilterMode]
 
-    diffs = _rule_diffs(want, have)
-    if not field_changes and not diffs:
+    @property
+    def flips(self) -> bool:
+        return self.before != self.after
+
+
+def _modes(
+    key: str, want: DesiredPolicy, have: LiveHolder, caps: Capabilities, problems: list[str]
+) -> _Modes | None:
+    """Modes before/after per side, or None (with problems) when they cannot be planned."""
+    live = (have.inbound_filter_mode, have.outbound_filter_mode)
+    before: list[FilterMode] = []
+    after: list[FilterMode] = []
+    for side, value in zip(SIDES, live, strict=True):
+        wanted = desired_mode(want, side)
+        known = known_mode(value)
+        if known is None:
+            if wanted is not UNSET or want.rules is not None:
+                what = "it is managed" if wanted is not UNSET else "its rules are managed"
+                problems.append(
+                    f"{key}: live {side} filter mode is {value!r}, which inkbox-sync does not "
+                    f"know, and {what}: what the plan does to callers cannot be proved"
+                )
+            continue
+        before.append(known)
+        after.append(known if wanted is UNSET else wanted)
+    if len(before) < 2:
         return None
+    if not caps.separate_modes and after[0] != after[1]:
+        problems.append(
+            f"{key}: this API has one filter mode for both sides; the manifest asks "
+            f"inbound {after[0]} and outbound {after[1]}"
+        )
+        return None
+    return _Modes((before[0], before[1]), (after[0], after[1]))
+
+
+def _plan_holder(
+    key: str,
+    want: DesiredPolicy,
+    have: LiveHolder,
+    caps: Capabilities,
+    routing: list[FieldChange],
+    out: _Out,
+    where: str,
+) -> None:
+    if not rules_wanted(want):
+        # Policy not managed: even an unknown live mode is carried as it is.
+        known = [known_mode(have.inbound_filter_mode), known_mode(have.outbound_filter_mode)]
+        modes = None
+        if known[0] is not None and known[1] is not None:
+            modes = _Modes((known[0], known[1]), (known[0], known[1]))
+    else:
+        before = len(out.problems)
+        modes = _modes(key, want, have, caps, out.problems)
+        if len(out.problems) > before:
+            for index in range(before, len(out.problems)):
+                out.problems[index] = where + out.problems[index]
+            return
+    out.warnings.extend(_expectation_warnings(key, want, have, modes))
+    targets: list[_Target] = []
+    if modes is not None and want.rules is not None and have.rules is not None:
+        found = _rule_targets(key, want, have, modes, caps)
+        if isinstance(found, str):
+            out.problems.append(where + found)
+            return
+        targets = found
+    mode_changes = _mode_changes(modes) if modes is not None else []
+    if not routing and not mode_changes and not targets:
+        return
 
     steps: list[Step] = []
-    routing = {c.field: c.after for c in field_changes if c.field != "filter_mode"}
+    address = have.policy_address
     if routing:
-        steps.append(Step(have.number, have.id, "update_number", 0, fields=routing))
-    flip = m1 != m0
+        assert isinstance(have, LiveNumber)
+        steps.append(Step(key, have.id, "update_routing", 0, fields=_routing_patch(routing, have)))
     early: list[Step] = []
     late: list[Step] = []
-    for diff in diffs:
-        if not flip or (diff.after is not None and diff.after.status == "active"):
-            early.extend(_rule_steps(have, diff, m0, 0))
-        else:
-            late.extend(_rule_steps(have, diff, m1, 2))
+    for item in targets:
+        ids = {row.direction: row.id for row in rows_of(item.before)}
+        for move in item.moves:
+            (early if move.phase == 0 else late).append(_step(key, address, item.target, move, ids))
     steps.extend(early)
-    if flip:
-        steps.append(Step(have.number, have.id, "update_number", 1, fields={"filter_mode": m1}))
+    if modes is not None and modes.flips:
+        steps.append(Step(key, address, "set_modes", 1, modes=_mode_write(modes, caps)))
     steps.extend(late)
 
-    effects, unchanged = _effects(want, have, m0, m1, diffs)
-    change = NumberChange(
-        number=have.number,
-        number_id=have.id,
-        fields=tuple(field_changes),
-        rules=tuple(_rule_change(d) for d in diffs),
-        effects=effects,
-        unchanged_callers=unchanged,
-        agent=have.agent_handle,
-        location=str(want.location) if want.location else None,
-    )
-    return change, steps, _warnings(want, have, m0, m1, diffs)
-
-
-def _rule_diffs(want: DesiredNumber, have: LiveNumber) -> list[_RuleDiff]:
-    """Targets whose rule differs, sorted by target. Linear in rules."""
-    if want.rules is None:
-        return []
-    live_rules = have.rules or {}
-    diffs: list[_RuleDiff] = []
-    for target, desired in want.rules.items():
-        before = live_rules.get(target)
-        if before is None or not same_rule(before, desired):
-            diffs.append(_RuleDiff(target, before, desired))
-    if want.unmanaged_rules == "delete":
-        diffs.extend(_RuleDiff(t, r, None) for t, r in live_rules.items() if t not in want.rules)
-    diffs.sort(key=lambda d: d.target)
-    return diffs
-
-
-def _rule_steps(have: LiveNumber, diff: _RuleDiff, mode: FilterMode, phase: Phase) -> list[Step]:
-    """The writes that take one target from its live rule to its final rule,
-    changing its verdict at most once under `mode` (the mode in force then)."""
-    n, nid, t = have.number, have.id, diff.target
-    before, after = diff.before, diff.after
-    if after is None:
-        assert before is not None
-        return [Step(n, nid, "delete_rule", phase, target=t, rule_id=before.id)]
-    if before is None:
-        if after.status == "active":
-            return [Step(n, nid, "create_rule", phase, target=t, action=after.action)]
-        # Created rules are always active: create it harmless, then pause it and
-        # give it its action in the same PATCH, so no caller ever notices.
-        harmless = harmless_action(mode)
-        action = None if after.action == harmless else after.action
-        return [
-            Step(n, nid, "create_rule", phase, target=t, action=harmless),
-            Step(n, nid, "update_rule", phase, target=t, action=action, status="paused"),
-        ]
-    action = after.action if after.action != before.action else None
-    status = after.status if after.status != before.status else None
-    return [
-        Step(
-            n, nid, "update_rule", phase, target=t, rule_id=before.id, action=action, status=status
+    effects, unchanged = _effects(want, have, modes, targets)
+    number_id = have.id if isinstance(have, LiveNumber) else ""
+    out.changes.append(
+        NumberChange(
+            number=key,
+            number_id=number_id,
+            fields=tuple(routing + mode_changes),
+            rules=tuple(c for item in targets for c in _rule_changes(item, modes, caps)),
+            effects=effects,
+            unchanged_callers=unchanged,
+            agent=have.agent_handle if isinstance(have, LiveNumber) else have.handle,
+            location=str(want.location) if want.location else None,
         )
+    )
+    out.steps.extend(steps)
+    if modes is not None:
+        out.warnings.extend(_warnings(key, have, modes, targets))
+    out.basis[key] = NumberBasis(number_id or have.id, fingerprint(have), have.rules is not None)
+
+
+def _mode_changes(modes: _Modes) -> list[FieldChange]:
+    (b_in, b_out), (a_in, a_out) = modes.before, modes.after
+    if b_in == b_out and a_in == a_out:
+        return [FieldChange("filter_mode", b_in, a_in)] if b_in != a_in else []
+    return [
+        FieldChange(f"{side}_filter_mode", b, a)
+        for side, b, a in zip(SIDES, modes.before, modes.after, strict=True)
+        if b != a
     ]
 
 
-def _rule_change(diff: _RuleDiff) -> RuleChange:
-    before = diff.before.rule if diff.before else None
-    kind: ChangeKind = "delete" if diff.after is None else "create" if before is None else "update"
-    desired = diff.after
+def _mode_write(modes: _Modes, caps: Capabilities) -> dict[Side, FilterMode]:
+    """The sides the one mode write sets: both where modes are shared (or both move)."""
+    a_in, a_out = modes.after
+    if not caps.separate_modes:
+        return {"inbound": a_in, "outbound": a_out}
+    return {side: a for side, b, a in zip(SIDES, modes.before, modes.after, strict=True) if b != a}
+
+
+def _code(rule: RuleLike | None) -> str | None:
+    return None if rule is None else CODE[(rule.action, rule.status)]
+
+
+def _rule_targets(
+    key: str, want: DesiredPolicy, have: LiveHolder, modes: _Modes, caps: Capabilities
+) -> list[_Target] | str:
+    """Targets whose cells differ, sorted by target, with their writes; or a problem."""
+    assert want.rules is not None
+    live_rules = have.rules or {}
+    keep = want.unmanaged_rules == "keep"
+    unnamed: Desire = "K" if keep else "N"
+    m_in, m_out = modes.after
+    situation_tail = (*modes.before, *modes.after, caps)
+    memo: dict[tuple[object, ...], tuple[Move, ...] | None] = {}
+    found: list[_Target] = []
+    simple = caps.writable_status  # a cell equal to the desired rule is all it takes
+
+    def consider(target: str, before: LiveRules | None, after: DesiredRules | None) -> str | None:
+        if (after is None or (type(after) is DesiredRule and after.direction == "both")) and (
+            before is None or (type(before) is LiveRule and before.direction == "both")
+        ):
+            return consider_both(target, before, after)
+        if after is None:
+            d_in = d_out = unnamed
+        elif type(after) is DesiredRule:
+            code: Desire = CODE[(after.action, after.status)]  # type: ignore[assignment]
+            d_in = code if after.direction != "outbound" else unnamed
+            d_out = code if after.direction != "inbound" else unnamed
+        else:
+            pair_in, pair_out = after  # type: ignore[misc]
+            d_in = CODE[(pair_in.action, pair_in.status)]  # type: ignore[assignment]
+            d_out = CODE[(pair_out.action, pair_out.status)]  # type: ignore[assignment]
+        if not caps.directional_rules and d_in != d_out:
+            return (
+                f"{key}: this API has no one-way rules; {target} would need different "
+                "rules inbound and outbound"
+            )
+        live_in, live_out = by_side(before)
+        c_in, c_out = _code(live_in), _code(live_out)
+        if satisfies(c_in, d_in, m_in, caps, c_in) and satisfies(c_out, d_out, m_out, caps, c_out):
+            return None
+        layout = tuple(sorted((r.direction, CODE[(r.action, r.status)]) for r in rows_of(before)))
+        memo_key = (layout, d_in, d_out)
+        moves = memo.get(memo_key)
+        if moves is None and memo_key not in memo:
+            moves = memo[memo_key] = template((layout, d_in, d_out, *situation_tail))
+        if moves is None:
+            return f"{key}: no safe way to change the rules of {target} with this API"
+        found.append(_Target(target, before, after, (d_in, d_out), moves))
+        return None
+
+    def consider_both(
+        target: str, before: LiveRule | None, after: DesiredRule | None
+    ) -> str | None:
+        """`consider` where each side has the same rule before and after (the common case)."""
+        desire: Desire = unnamed if after is None else CODE[(after.action, after.status)]  # type: ignore[assignment]
+        code = None if before is None else CODE[(before.action, before.status)]
+        if satisfies(code, desire, m_in, caps, code) and satisfies(code, desire, m_out, caps, code):
+            return None
+        memo_key = (code, desire)
+        moves = memo.get(memo_key)
+        if moves is None and memo_key not in memo:
+            layout = () if code is None else (("both", code),)
+            moves = memo[memo_key] = template((layout, desire, desire, *situation_tail))  # type: ignore[arg-type]
+        if moves is None:
+            return f"{key}: no safe way to change the rules of {target} with this API"
+        found.append(_Target(target, before, after, (desire, desire), moves, both=True))
+        return None
+
+    for target, after in want.rules.items():
+        before = live_rules.get(target)
+        if (
+            type(before) is LiveRule
+            and type(after) is DesiredRule
+            and before.direction == after.direction
+            and before.action == after.action
+            and before.status == after.status
+            and (simple or after.status == "active")
+        ):
+            continue  # the common case, kept cheap: 100,000s of unchanged rules
+        problem = consider(target, before, after)
+        if problem is not None:
+            return problem
+    if not keep:
+        for target, before in live_rules.items():
+            if target not in want.rules:
+                problem = consider(target, before, None)
+                if problem is not None:
+                    return problem
+    found.sort(key=lambda t: t.target)
+    return found
+
+
+def _step(key: str, address: str, target: str, move: Move, ids: Mapping[Direction, str]) -> Step:
+    phase = move.phase
+    if move.kind == "create":
+        direction = None if move.direction == "both" else move.direction
+        return Step(
+            key,
+            address,
+            "create_rule",
+            phase,
+            target=target,
+            action=move.action,
+            direction=direction,
+        )
+    covers = None if move.covers == "both" else move.covers
+    return Step(
+        key,
+        address,
+        "update_rule" if move.kind == "update" else "delete_rule",
+        phase,
+        target=target,
+        rule_id=ids.get(move.row) if move.row is not None else None,
+        action=move.action,
+        status=move.status,
+        direction=move.direction,
+        side=None if covers is None else move.side,
+        covers=covers,
+        apply_to=move.apply_to,
+    )
+
+
+def _final_rule(item: _Target, side: Side) -> RuleLike | None:
+    """The manifest's rule for a side of a changed target (staged: paused), or live's (kept)."""
+    desire = item.desires[0 if side == "inbound" else 1]
+    if desire == "N":
+        return None
+    if desire == "K":
+        return on_side(item.before, side)
+    return on_side(item.after, side)
+
+
+def _rule_changes(item: _Target, modes: _Modes | None, caps: Capabilities) -> list[RuleChange]:
+    """What changes for the target, per side; one `both` entry when the sides agree."""
+    if item.both and (modes is None or modes.after[0] == modes.after[1]):
+        before = item.before
+        after = None if item.desires[0] == "N" else item.after
+        return [_rule_change(item.target, "both", before, after)]  # type: ignore[arg-type]
+    per_side: list[tuple[Side, LiveRule | None, RuleLike | None]] = []
+    for index, side in enumerate(SIDES):
+        before = on_side(item.before, side)
+        code = _code(before)
+        mode = modes.after[index] if modes is not None else "blacklist"
+        if satisfies(code, item.desires[index], mode, caps, code):
+            continue
+        per_side.append((side, before, _final_rule(item, side)))
+    if (
+        len(per_side) == 2
+        and _same(per_side[0][1], per_side[1][1])
+        and _same(per_side[0][2], per_side[1][2])
+    ):
+        per_side = [("both", per_side[0][1], per_side[0][2])]  # type: ignore[list-item]
+    return [_rule_change(item.target, side, before, after) for side, before, after in per_side]
+
+
+def _same(a: RuleLike | None, b: RuleLike | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.action == b.action and a.status == b.status
+
+
+def _rule_change(
+    target: str, direction: Direction, before: LiveRule | None, after: RuleLike | None
+) -> RuleChange:
+    kind: ChangeKind = "delete" if after is None else "create" if before is None else "update"
+    desired = after if isinstance(after, DesiredRule) else None
     return RuleChange(
         kind=kind,
-        target=diff.target,
-        before=before,
-        after=desired.rule if desired else None,
-        rule_id=diff.before.id if diff.before else None,
+        target=target,
+        before=before.rule if before else None,
+        after=Rule(after.action, after.status) if after else None,
+        rule_id=before.id if before else None,
         origin=desired.origin if desired else None,
         note=desired.note if desired else None,
+        direction=direction,
     )
 
 
 def _effects(
-    want: DesiredNumber, have: LiveNumber, m0: FilterMode, m1: FilterMode, diffs: list[_RuleDiff]
+    want: DesiredPolicy, have: LiveHolder, modes: _Modes | None, targets: list[_Target]
 ) -> tuple[tuple[CallerEffect, ...], int]:
-    """Verdict changes of named callers (targets live or desired), then everyone else."""
-    changed: list[CallerEffect] = []
+    """Verdict changes of named parties (targets live or desired), then everyone else."""
     live_rules = have.rules or {}
     desired_rules = want.rules or {}
-    final: dict[str, RuleLike | None] = {**live_rules, **desired_rules}
-    final.update((d.target, d.after) for d in diffs)
-    for caller, final_rule in final.items():
-        before = verdict(m0, live_rules.get(caller))
-        after = verdict(m1, final_rule)
-        if before != after:
-            changed.append(CallerEffect(caller, before, after))
-    unchanged = len(final) - len(changed)
-    changed.sort(key=lambda e: e.caller or "")
-    changed.append(CallerEffect(None, verdict(m0, None), verdict(m1, None)))
+    named = set(live_rules).union(desired_rules)
+    if modes is None:
+        return (), len(named)
+    changed: list[CallerEffect] = []
+    moved = {item.target: item for item in targets}
+    candidates = named if modes.flips else moved  # without a flip only written targets move
+    alike = modes.before[0] == modes.before[1] and modes.after[0] == modes.after[1]
+    m0, m1 = modes.before[0], modes.after[0]
+    for caller in candidates:
+        item = moved.get(caller)
+        live_entry = live_rules.get(caller)
+        same = _alike(item, live_entry) if alike else None
+        if same is not None:
+            v0, v1 = verdict(m0, same[0]), verdict(m1, same[1])
+            if v0 != v1:
+                changed.append(CallerEffect(caller, v0, v1))
+            continue
+        verdicts: list[tuple[Verdict, Verdict]] = []
+        for index, side in enumerate(SIDES):
+            before_rule = on_side(live_entry, side)
+            final = _final_rule(item, side) if item is not None else before_rule
+            verdicts.append(
+                (verdict(modes.before[index], before_rule), verdict(modes.after[index], final))
+            )
+        changed.extend(_side_effects(caller, verdicts))
+    unchanged = len(named) - len({e.caller for e in changed})
+    changed.sort(key=lambda e: (e.caller or "", e.side))
+    everyone = [
+        (verdict(b, None), verdict(a, None)) for b, a in zip(modes.before, modes.after, strict=True)
+    ]
+    changed.extend(_side_effects(None, everyone, always=True))
     return tuple(changed), unchanged
 
 
+def _alike(
+    item: _Target | None, live_entry: LiveRules | None
+) -> tuple[RuleLike | None, RuleLike | None] | None:
+    """(rule before, rule after) when one rule covers both sides before and after."""
+    if item is None:
+        if live_entry is None:
+            return None, None
+        if type(live_entry) is LiveRule and live_entry.direction == "both":
+            return live_entry, live_entry
+        return None
+    return (item.before, _final_rule(item, "inbound")) if item.both else None  # type: ignore[return-value]
+
+
+def _side_effects(
+    caller: str | None, verdicts: list[tuple[Verdict, Verdict]], *, always: bool = False
+) -> list[CallerEffect]:
+    """One `both` entry when the sides agree, else an entry per side that moves."""
+    (b_in, a_in), (b_out, a_out) = verdicts
+    if b_in == b_out and a_in == a_out:
+        return [CallerEffect(caller, b_in, a_in)] if always or b_in != a_in else []
+    return [
+        CallerEffect(caller, b, a, side)
+        for side, (b, a) in zip(SIDES, verdicts, strict=True)
+        if always or b != a
+    ]
+
+
 def _warnings(
-    want: DesiredNumber, have: LiveNumber, m0: FilterMode, m1: FilterMode, diffs: list[_RuleDiff]
+    key: str, have: LiveHolder, modes: _Modes, targets: list[_Target]
 ) -> list[PlanWarning]:
     found: list[PlanWarning] = []
-    n = have.number
-    if m1 != m0:
+    for change in _mode_changes(modes):
+        assert change.after is not None
+        after: FilterMode = change.after  # type: ignore[assignment]
+        who = (
+            "every unnamed caller"
+            if change.field != "outbound_filter_mode"
+            else "every unnamed party"
+        )
         found.append(
             PlanWarning(
-                n,
+                key,
                 "filter_mode_change",
-                f"{n}: filter_mode changes {m0} -> {m1}; every unnamed caller is now "
-                f"{verdict(m1, None)}",
+                f"{key}: {change.field} changes {change.before} -> {after}; {who} is now "
+                f"{_word(change.field, verdict(after, None))}",
             )
         )
     live_rules = have.rules or {}
-    touched = sum(1 for d in diffs if d.before is not None)
+    touched = sum(1 for t in targets if t.before is not None)
     if len(live_rules) >= MASS_CHANGE_MIN_RULES and touched > MASS_CHANGE_SHARE * len(live_rules):
         found.append(
             PlanWarning(
-                n,
+                key,
                 "mass_rule_change",
-                f"{n}: changes or deletes {touched} of {len(live_rules)} live rules "
+                f"{key}: changes or deletes {touched} of {len(live_rules)} live rules "
                 f"(more than {MASS_CHANGE_SHARE:.0%})",
             )
         )
-    if m1 == "whitelist" and have.rules is not None:
-        final_allows = _active_allows_after(live_rules, diffs)
-        live_allows = sum(
-            1 for r in live_rules.values() if r.status == "active" and r.action == "allow"
-        )
-        if final_allows == 0 and (m0 != m1 or live_allows > 0):
+    if have.rules is None:
+        return found
+    sides_alike = modes.before[0] == modes.before[1] and modes.after[0] == modes.after[1]
+    moved = {t.target: t for t in targets}
+    for index, side in enumerate(SIDES):
+        if modes.after[index] != "whitelist":
+            continue
+        live_allows = final_allows = 0
+        for entry in live_rules.values():
+            live_rule = on_side(entry, side)
+            if (
+                live_rule is not None
+                and live_rule.status == "active"
+                and live_rule.action == "allow"
+            ):
+                live_allows += 1
+        for target in {*live_rules, *moved}:
+            item = moved.get(target)
+            rule = (
+                _final_rule(item, side)
+                if item is not None
+                else on_side(live_rules.get(target), side)
+            )
+            if rule is not None and rule.status == "active" and rule.action == "allow":
+                final_allows += 1
+        if final_allows == 0 and (modes.before[index] != "whitelist" or live_allows > 0):
+            scope = "" if sides_alike else f" {side}"
             found.append(
                 PlanWarning(
-                    n,
+                    key,
                     "whitelist_without_allow",
-                    f"{n}: whitelist with no active allow rule: every caller will be blocked",
+                    f"{key}: whitelist{scope} with no active allow rule: every "
+                    f"{'caller' if side == 'inbound' else 'party'} will be blocked",
                 )
             )
+        if sides_alike:
+            break
     return found
 
 
-def _active_allows_after(live_rules: Mapping[str, LiveRule], diffs: list[_RuleDiff]) -> int:
-    """Active allow rules once the plan is applied: live ones the diffs leave, plus new ones."""
-    final: dict[str, RuleLike | None] = dict(live_rules)
-    final.update((d.target, d.after) for d in diffs)
-    return sum(1 for r in final.values() if r is not None and same_rule(r, _ACTIVE_ALLOW))
+def _word(field: str, v: Verdict) -> str:
+    if field == "outbound_filter_mode":
+        return "allowed" if v == "delivered" else "blocked"
+    return v
 
 
-def _expectation_warnings(want: DesiredNumber, have: LiveNumber) -> list[PlanWarning]:
+def _expectation_warnings(
+    key: str, want: DesiredPolicy, have: LiveHolder, modes: _Modes | None
+) -> list[PlanWarning]:
     """`expect:` policy tests, judged with what only live state can tell: the mode
     when the manifest leaves it alone, and live rules that survive the plan."""
-    if want.expect is None:
+    if want.expect is None or modes is None:
         return []
     live_rules = have.rules or {}
-    mode: FilterMode = have.filter_mode if want.filter_mode is UNSET else want.filter_mode
-    if want.rules is None:
-        kept = {t: r.rule for t, r in live_rules.items()}
-    elif want.unmanaged_rules == "keep":
-        kept = {t: r.rule for t, r in live_rules.items() if t not in want.rules}
-    else:
-        kept = {}
+    kept_sides: list[dict[str, RuleLike] | None] = []
+    for side in SIDES:
+        if have.rules is None:
+            kept_sides.append(None)
+            continue
+        kept: dict[str, RuleLike] = {}
+        for target, entry in live_rules.items():
+            rule = on_side(entry, side)
+            if rule is None:
+                continue
+            if want.rules is None or (
+                want.unmanaged_rules == "keep" and on_side(want.rules.get(target), side) is None
+            ):
+                kept[target] = rule
+        kept_sides.append(kept)
     where = f"{want.expect.location}: " if want.expect.location else ""
-    broken = check_expectations(want, mode, kept if have.rules is not None else None)
+    broken = check_expectations(
+        want,
+        modes.after[0],
+        kept_sides[0],
+        outbound_mode=modes.after[1],
+        outbound_kept=kept_sides[1],
+    )
     found = [
-        PlanWarning(have.number, "expectation_broken", f"{where}expectation broken: {b.message}")
+        PlanWarning(key, "expectation_broken", f"{where}expectation broken: {b.message}")
         for b in broken
     ]
-    broken_callers = {b.caller for b in broken}
+    broken_callers = {(b.caller, b.side) for b in broken}
     # Live may break an expectation the plan will repair: worth a note, not a refusal.
-    expected = [(c, "delivered") for c in want.expect.delivered]
-    expected += [(c, "blocked") for c in want.expect.blocked]
-    for caller, wanted in expected:
-        now = verdict(have.filter_mode, live_rules.get(caller)) if have.rules is not None else None
-        if now is not None and now != wanted and caller not in broken_callers:
+    expected: list[tuple[Side, str, Verdict]] = [
+        ("inbound", c, "delivered") for c in want.expect.delivered
+    ]
+    expected += [("inbound", c, "blocked") for c in want.expect.blocked]
+    expected += [("outbound", c, "delivered") for c in want.expect.outbound_allowed]
+    expected += [("outbound", c, "blocked") for c in want.expect.outbound_blocked]
+    for side, caller, wanted in expected:
+        if have.rules is None or (caller, side) in broken_callers:
+            continue
+        index = SIDES.index(side)
+        now = verdict(modes.before[index], on_side(live_rules.get(caller), side))
+        if now != wanted:
+            shown = wanted if side == "inbound" else _word("outbound_filter_mode", wanted)
+            live_word = now if side == "inbound" else _word("outbound_filter_mode", now)
+            scope = "" if side == "inbound" else " outbound"
             found.append(
                 PlanWarning(
-                    have.number,
+                    key,
                     "expectation_broken",
-                    f"{where}expectation not met live yet: {caller} should be {wanted} on "
-                    f"{have.number}, live it is {now} (this plan changes that)",
+                    f"{where}expectation not met live yet: {caller} should be {shown}{scope} on "
+                    f"{key}, live it is {live_word} (this plan changes that)",
                     needs_force=False,
                 )
             )
     return found
 
 
-def fingerprint(have: LiveNumber) -> str:
-    """A digest of everything a plan for this number depends on, for stale-plan checks."""
+def fingerprint(have: LiveHolder) -> str:
+    """A digest of everything a plan for this holder depends on, for stale-plan checks."""
     digest = hashlib.sha256()
-    digest.update(
-        "|".join(
-            [
-                have.id,
-                have.filter_mode,
-                have.incoming_call_action,
-                have.client_websocket_url or "",
-                have.incoming_call_webhook_url or "",
-                have.agent_handle or "",
-            ]
-        ).encode()
-    )
+    if isinstance(have, LiveNumber):
+        head = [
+            have.id,
+            have.incoming_call_action,
+            have.client_websocket_url or "",
+            have.incoming_call_webhook_url or "",
+            have.forwarding_phone_number or "",
+            have.forwarding_sip_uri or "",
+            have.agent_handle or "",
+        ]
+    else:
+        head = [have.id, have.handle]
+    head += [have.inbound_filter_mode, have.outbound_filter_mode]
+    digest.update("|".join(head).encode())
     if have.rules is not None:
         for target in sorted(have.rules):
-            rule = have.rules[target]
-            digest.update(f"\n{target}|{rule.id}|{rule.action}|{rule.status}".encode())
+            for rule in rows_of(have.rules[target]):
+                digest.update(
+                    f"\n{target}|{rule.id}|{rule.action}|{rule.status}|{rule.direction}".encode()
+                )
     return digest.hexdigest()[:32]

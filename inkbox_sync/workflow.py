@@ -16,7 +16,7 @@ from inkbox_sync.client import ClientStats, InkboxClient, KeyScope, RequestEvent
 from inkbox_sync.errors import RefusedError
 from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
 from inkbox_sync.live import read_live_state, run_sync
-from inkbox_sync.model import DesiredState, LiveState
+from inkbox_sync.model import Capabilities, DesiredState, LiveState
 from inkbox_sync.plan import NumberBasis, Plan, Step
 from inkbox_sync.planner import build_plan, fingerprint, rules_wanted
 from inkbox_sync.redact import redact_url
@@ -91,7 +91,7 @@ async def reread_basis(
         live = await read_live_state(client, wanted, progress=progress)
     stale = []
     for number, recorded in sorted(basis.items()):
-        now = live.numbers.get(number)
+        now = live.numbers.get(number) or live.agents.get(number)
         if now is None or now.id != recorded.number_id or fingerprint(now) != recorded.fingerprint:
             stale.append(number)
     return live, stale
@@ -161,12 +161,16 @@ async def run_steps(
     steps: Sequence[Step],
     on_step: StepCallback | None = None,
     on_interrupt: InterruptCallback | None = None,
+    *,
+    capabilities: Capabilities | None = None,
 ) -> tuple[ExecutionResult, Interrupt]:
     """Run the steps. SIGINT or SIGTERM: no new write starts and those in flight
-    finish; a second one abandons them (they stay in `result.in_flight`)."""
+    finish; a second one abandons them (they stay in `result.in_flight`).
+    `capabilities` default to the API's own, as the client says them."""
     interrupt = Interrupt()
     async with conn.client() as client:
-        executor = Executor(client, steps, on_step)
+        caps = capabilities or client.capabilities
+        executor = Executor(client, steps, on_step, capabilities=caps)
         run: asyncio.Future[ExecutionResult] | None = None
 
         def on_signal(signum: int) -> None:

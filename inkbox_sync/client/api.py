@@ -27,15 +27,15 @@ from inkbox_sync.client.transport import (
 from inkbox_sync.errors import NotFoundError, PermanentApiError
 from inkbox_sync.model import (
     ACTIONS,
-    CALL_ACTIONS,
-    FILTER_MODES,
     RULE_STATUSES,
     Action,
-    CallAction,
+    Capabilities,
+    Direction,
     FilterMode,
     LiveNumber,
     LiveRule,
     RuleStatus,
+    Side,
 )
 from inkbox_sync.plan import Step
 
@@ -43,6 +43,13 @@ API: Final = "/api/v1"
 WHOAMI: Final = "/api/whoami"  # outside /api/v1, as in the SDK
 ADMIN_SCOPED: Final = "api_key.admin_scoped"
 AGENT_SCOPED: Final = "api_key.agent_scoped."  # .claimed, .unclaimed
+#: What this contract is called in plans, and what it can express (the core asks
+#: only these): one filter mode per number for both sides, rules on both sides
+#: only, rule status writable, no `apply_to`.
+API_VERSION: Final = "2026-06"
+CAPABILITIES: Final = Capabilities(
+    directional_rules=False, separate_modes=False, writable_status=True, apply_to=False
+)
 PAGE_LIMIT: Final = 200  # the contract's maximum page size: fewest requests per listing
 #: Pages of a concurrent listing queued for a free request slot beyond those in flight:
 #: at 20 ms latency they raise slot use from ~90% to ~93% (a 100,000-rule read: -5%).
@@ -131,6 +138,14 @@ class InkboxClient:
         return self._t.stats
 
     @property
+    def api_version(self) -> str:
+        return API_VERSION
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
+
+    @property
     def concurrency(self) -> int:
         return self._t.concurrency
 
@@ -161,11 +176,11 @@ class InkboxClient:
 
     @staticmethod
     def needs_admin(step: Step) -> bool:
-        """Whether this contract lets only an admin-scoped key make the write: changing
-        `filter_mode`, and a rule's PATCH or DELETE. Routing and creating a rule are
+        """Whether this contract lets only an admin-scoped key make the write: setting
+        the filter mode, and a rule's PATCH or DELETE. Routing and creating a rule are
         open to an agent-scoped key."""
-        if step.kind == "update_number":
-            return "filter_mode" in (step.fields or {})
+        if step.kind == "set_modes":
+            return True
         return step.kind in ("update_rule", "delete_rule")
 
     # -- identities and numbers -------------------------------------------------
@@ -190,6 +205,13 @@ class InkboxClient:
             raise ValueError(f"not a number field: {', '.join(sorted(unknown))}")
         path = f"{API}/phone/numbers/{number_id}"
         return _number(_obj(await self._t.request("PATCH", path, json=dict(fields)), path), path)
+
+    async def set_modes(self, number_id: str, modes: Mapping[Side, FilterMode]) -> LiveNumber:
+        """Set the number's filter mode: one mode for both sides in this contract."""
+        values = set(modes.values())
+        if len(modes) != 2 or len(values) != 1:
+            raise ValueError("this API sets one filter_mode for both sides")
+        return await self.patch_number(number_id, {"filter_mode": values.pop()})
 
     # -- contact rules ----------------------------------------------------------
 
@@ -235,8 +257,10 @@ class InkboxClient:
             raise NotFoundError(f"GET {path}: rule is deleted", status=404)
         return found[0][1]
 
-    async def create_rule(self, number_id: str, *, action: Action, target: str) -> LiveRule:
-        """Create an active exact-number rule.
+    async def create_rule(
+        self, number_id: str, *, action: Action, target: str, direction: Direction = "both"
+    ) -> LiveRule:
+        """Create an active exact-number rule (on both sides: this contract has no directions).
 
         Raises ConflictError (with `existing_rule_id`) on 409: a non-deleted rule
         already holds the target's slot. Because a create that failed
@@ -245,6 +269,8 @@ class InkboxClient:
         (apply) adopts `existing_rule_id`; `get_rule` tells it the rule's
         action and status if it must be sure.
         """
+        if direction != "both":
+            raise ValueError("this API has no one-way rules")
         path = f"{API}/phone/numbers/{number_id}/contact-rules"
         body = {"action": action, "match_type": "exact_number", "match_target": target}
         return _one_rule(await self._t.request("POST", path, json=body), path)
@@ -256,8 +282,12 @@ class InkboxClient:
         *,
         action: Action | None = None,
         status: RuleStatus | None = None,
+        direction: Direction | None = None,
+        apply_to: Side | None = None,
     ) -> LiveRule:
         """PATCH only the given fields of a rule (admin-only)."""
+        if direction is not None or apply_to is not None:
+            raise ValueError("this API has no rule directions")
         body: JsonObject = {}
         if action is not None:
             body["action"] = action
@@ -467,18 +497,20 @@ def _choice(item: JsonObject, key: str, allowed: tuple[_S, ...], path: str) -> _
 
 
 def _number(item: JsonObject, path: str) -> LiveNumber:
+    """A number; its one filter_mode is both sides' mode. Values this tool does
+    not know (a newer call action or mode) are carried as they are."""
     item = dict(item)
     item.setdefault("filter_mode", "blacklist")  # the SDK's default for older servers
     item.setdefault("incoming_call_action", "auto_reject")  # the contract's default
-    call_action: CallAction = _choice(item, "incoming_call_action", CALL_ACTIONS, path)
-    filter_mode: FilterMode = _choice(item, "filter_mode", FILTER_MODES, path)
+    filter_mode = _str(item, "filter_mode", path)
     return LiveNumber(
         id=_str(item, "id", path),
         number=_str(item, "number", path),
-        incoming_call_action=call_action,
+        incoming_call_action=_str(item, "incoming_call_action", path),
         client_websocket_url=_opt_str(item, "client_websocket_url", path),
         incoming_call_webhook_url=_opt_str(item, "incoming_call_webhook_url", path),
-        filter_mode=filter_mode,
+        inbound_filter_mode=filter_mode,
+        outbound_filter_mode=filter_mode,
         agent_identity_id=_opt_str(item, "agent_identity_id", path),
     )
 

@@ -32,7 +32,11 @@ from inkbox_sync.manifest.normalize import (
     WEBHOOK_URL_PATTERN,
     WEBSOCKET_URL_PATTERN,
 )
-from inkbox_sync.model import CallAction, FilterMode, RuleStatus, UnmanagedRules
+from inkbox_sync.model import FilterMode, RuleStatus, UnmanagedRules
+
+#: The call actions the manifest language accepts today (the core also knows
+#: hosted_agent and forward; the manifest gains them with the forwarding keys).
+ManifestCallAction = Literal["auto_reject", "auto_accept", "webhook"]
 
 POLICY_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: Tags of the rule-entry union; they appear in pydantic error locations.
@@ -141,7 +145,7 @@ class NumberSpec(_Strict):
         description="The agent handle that must own this number live (checked, never changed).",
         json_schema_extra=_not_null,
     )
-    incoming_call_action: CallAction | None = Field(
+    incoming_call_action: ManifestCallAction | None = Field(
         default=None,
         description="auto_reject: reject every call. auto_accept: answer and bridge audio to "
         "client_websocket_url. webhook: ask incoming_call_webhook_url what to do.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inkbox_sync.model import Direction, Verdict
 from inkbox_sync.plan import CallerEffect, FieldChange, Plan, RuleChange, SafetyReport
 from inkbox_sync.redact import redact_url
 
@@ -22,20 +23,21 @@ def field_line(change: FieldChange) -> str:
 
 
 def rule_line(change: RuleChange) -> str:
+    scope = "" if change.direction == "both" else f" ({change.direction})"
     if change.kind == "create":
         assert change.after is not None
-        text = f"{change.after.action} {change.target}"
+        text = f"{change.after.action} {change.target}{scope}"
         if change.after.status == "paused":
             text += " (paused)"
     elif change.kind == "delete":
         assert change.before is not None
-        text = f"{change.before.action} {change.target}"
+        text = f"{change.before.action} {change.target}{scope}"
         if change.before.status == "paused":
             text += " (paused)"
     else:
         assert change.before is not None and change.after is not None
         text = (
-            f"{change.target}: {change.before.action}/{change.before.status} -> "
+            f"{change.target}{scope}: {change.before.action}/{change.before.status} -> "
             f"{change.after.action}/{change.after.status}"
         )
     if change.origin and change.origin != "number":
@@ -45,11 +47,32 @@ def rule_line(change: RuleChange) -> str:
     return text
 
 
+def verdict_word(verdict: Verdict, side: Direction) -> str:
+    """Inbound a party is delivered or blocked; outbound the agent is allowed or blocked."""
+    return "allowed" if side == "outbound" and verdict == "delivered" else verdict
+
+
 def effect_line(effect: CallerEffect) -> str:
+    """One party's change; a side is named only where the two sides differ."""
     who = "everyone else" if effect.caller is None else effect.caller
+    if effect.side != "both":
+        who += f" {effect.side}"
+    before = verdict_word(effect.before, effect.side)
+    after = verdict_word(effect.after, effect.side)
     if effect.before == effect.after:
-        return f"{who}: {effect.after} (unchanged)"
-    return f"{who}: {effect.before} -> {effect.after}"
+        return f"{who}: {after} (unchanged)"
+    return f"{who}: {before} -> {after}"
+
+
+def api_line(plan: Plan) -> str | None:
+    """Which API the plan was made against, and how it realises staged rules."""
+    if not plan.api_version:
+        return None
+    staged = {
+        "paused_row": "staged rules are paused rows",
+        "harmless_active_row": "staged rules are active rules with each side's harmless action",
+    }[plan.staging]
+    return f"API version {plan.api_version} ({staged})"
 
 
 def summary_line(plan: Plan) -> str:
@@ -67,7 +90,7 @@ def safety_line(report: SafetyReport) -> str:
     if report.verified:
         return (
             f"transition safety: verified ({report.callers_checked} callers, "
-            f"{report.steps_checked} steps; each caller's verdict changes at most once)"
+            f"{report.steps_checked} steps; each caller's verdict changes at most once per side)"
         )
     assert report.violation is not None
     return f"transition safety: REFUTED: {report.violation.message}"

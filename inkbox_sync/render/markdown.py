@@ -6,6 +6,7 @@ from __future__ import annotations
 from inkbox_sync.plan import NumberChange, Plan
 from inkbox_sync.render.common import (
     SYMBOL,
+    api_line,
     effect_line,
     field_line,
     rule_line,
@@ -20,6 +21,9 @@ _FOOTER_ROOM = 600
 
 def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     head = ["### inkbox-sync plan", "", f"**{summary_line(plan)}**", ""]
+    api = api_line(plan)
+    if api is not None:
+        head += [f"<sub>{api}</sub>", ""]
     if plan.steps:
         icon = "✅" if plan.safety.verified else "❌"
         head += [f"{icon} {safety_line(plan.safety)}", ""]

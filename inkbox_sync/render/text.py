@@ -9,6 +9,7 @@ import click
 from inkbox_sync.plan import NumberChange, Plan
 from inkbox_sync.render.common import (
     SYMBOL,
+    api_line,
     effect_line,
     field_line,
     rule_line,
@@ -43,6 +44,9 @@ def render_text(plan: Plan, *, color: bool = False, show_steps: bool = True) -> 
     if plan.steps:
         ok = plan.safety.verified
         lines.append(paint(safety_line(plan.safety), "green" if ok else "red", bold=not ok))
+    api = api_line(plan)
+    if api is not None:
+        lines.append(api)
     return "\n".join(lines) + "\n"
 
 

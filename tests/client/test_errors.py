@@ -190,7 +190,7 @@ def test_shapes_returned() -> None:
 
 def test_malformed_answers_are_permanent_errors() -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[{"id": "n", "number": "+1", "filter_mode": "greylist"}])
+        return httpx.Response(200, json=[{"id": "n", "number": "+1", "filter_mode": 7}])
 
     async def go() -> None:
         async with make_client(handler, FakeTime()) as client:
@@ -198,6 +198,23 @@ def test_malformed_answers_are_permanent_errors() -> None:
 
     with pytest.raises(PermanentApiError, match="filter_mode"):
         asyncio.run(go())
+
+
+def test_values_this_tool_does_not_know_are_carried_as_they_are() -> None:
+    """A newer API's mode or call action is no reader error: only a plan that
+    manages that setting refuses it (the planner's table tests show that)."""
+    item = {"id": "n", "number": "+1", "filter_mode": "greylist", "incoming_call_action": "ivr"}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[item])
+
+    async def go() -> None:
+        async with make_client(handler, FakeTime()) as client:
+            (number,) = await client.list_numbers()
+            assert (number.inbound_filter_mode, number.outbound_filter_mode) == ("greylist",) * 2
+            assert number.incoming_call_action == "ivr"
+
+    asyncio.run(go())
 
 
 def json_of(request: httpx.Request) -> object:

@@ -18,8 +18,10 @@ AGENT = KeyScope("api_key", "api_key.agent_scoped.claimed", "org_1", "key_2")
 UNCLAIMED = KeyScope("api_key", "api_key.agent_scoped.unclaimed", "org_1", None)
 STRANGE = KeyScope("api_key", "api_key.something_new", "org_1", None)
 
-ROUTING = Step("+1", "n1", "update_number", fields={"incoming_call_action": "auto_reject"})
-FLIP = Step("+1", "n1", "update_number", phase=1, fields={"filter_mode": "whitelist"})
+ROUTING = Step("+1", "n1", "update_routing", fields={"incoming_call_action": "auto_reject"})
+FLIP = Step(
+    "+1", "n1", "set_modes", phase=1, modes={"inbound": "whitelist", "outbound": "whitelist"}
+)
 CREATE = Step("+1", "n1", "create_rule", target="+2", action="allow")
 PAUSE = Step("+1", "n1", "update_rule", target="+2", rule_id="r", status="paused")
 DELETE = Step("+1", "n1", "delete_rule", target="+3", rule_id="r3")

@@ -19,6 +19,7 @@ from inkbox_sync.planner import build_plan
 from inkbox_sync.safety import check_steps
 
 N = "+18335794607"
+BOTH_WHITELIST = {"inbound": "whitelist", "outbound": "whitelist"}
 A, B, C = "+14155550100", "+14155550101", "+14155550102"
 
 
@@ -32,7 +33,8 @@ def live(mode="blacklist", rules=(), **fields) -> LiveState:
     ln = LiveNumber(
         id="n1",
         number=N,
-        filter_mode=mode,
+        inbound_filter_mode=mode,
+        outbound_filter_mode=mode,
         agent_handle="support-bot",
         rules={t: LiveRule(f"r-{t[-3:]}", t, a, s) for t, a, s in rules},
         **base,
@@ -46,7 +48,10 @@ def want(rules=None, **kw) -> DesiredState:
 
 
 def shape(steps) -> list[tuple]:
-    return [(s.kind, s.phase, s.target, s.action, s.status, dict(s.fields or {})) for s in steps]
+    return [
+        (s.kind, s.phase, s.target, s.action, s.status, dict(s.fields or s.modes or {}))
+        for s in steps
+    ]
 
 
 CASES = [
@@ -97,7 +102,7 @@ CASES = [
         want([(A, "allow", "active")], filter_mode="whitelist"),
         [
             ("create_rule", 0, A, "allow", None, {}),
-            ("update_number", 1, None, None, None, {"filter_mode": "whitelist"}),
+            ("set_modes", 1, None, None, None, BOTH_WHITELIST),
             ("delete_rule", 2, B, None, None, {}),
             ("delete_rule", 2, C, None, None, {}),
         ],
@@ -107,7 +112,7 @@ CASES = [
         live("whitelist", [(A, "allow", "active")]),
         want([(B, "block", "paused")], filter_mode="blacklist"),
         [
-            ("update_number", 1, None, None, None, {"filter_mode": "blacklist"}),
+            ("set_modes", 1, None, None, None, {"inbound": "blacklist", "outbound": "blacklist"}),
             ("delete_rule", 2, A, None, None, {}),
             ("create_rule", 2, B, "allow", None, {}),
             ("update_rule", 2, B, "block", "paused", {}),
@@ -122,7 +127,7 @@ CASES = [
         ),
         [
             (
-                "update_number",
+                "update_routing",
                 0,
                 None,
                 None,
@@ -166,7 +171,7 @@ def test_checker_names_first_caller_and_step_that_flicker():
     # Flip to whitelist before pinning A: A goes delivered -> blocked -> delivered.
     state = live("blacklist")
     bad = [
-        Step(N, "n1", "update_number", 1, fields={"filter_mode": "whitelist"}),
+        Step(N, "n1", "set_modes", 1, modes=BOTH_WHITELIST),
         Step(N, "n1", "create_rule", 2, target=A, action="allow"),
     ]
     report = check_steps(state, bad)
@@ -184,19 +189,21 @@ def test_checker_names_first_caller_and_step_that_flicker():
                 Step(N, "n1", "create_rule", 0, target=A, action="allow"),
                 Step(N, "n1", "create_rule", 0, target=A, action="allow"),
             ],
-            "already holds its slot",
+            "already covers its side",
         ),
         ([Step(N, "n1", "delete_rule", 0, target=A, rule_id="x")], "no such rule"),
         (
             [
-                Step(N, "n1", "update_number", 1, fields={"filter_mode": "whitelist"}),
-                Step(N, "n1", "update_number", 1, fields={"filter_mode": "blacklist"}),
+                Step(N, "n1", "set_modes", 1, modes=BOTH_WHITELIST),
+                Step(
+                    N, "n1", "set_modes", 1, modes={"inbound": "blacklist", "outbound": "blacklist"}
+                ),
             ],
             "more than once",
         ),
         (
             [
-                Step(N, "n1", "update_number", 1, fields={"filter_mode": "whitelist"}),
+                Step(N, "n1", "set_modes", 1, modes=BOTH_WHITELIST),
                 Step(N, "n1", "create_rule", 0, target=A, action="allow"),
             ],
             "phase order",

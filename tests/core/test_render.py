@@ -22,7 +22,8 @@ def fleet_plan(numbers: int, rules: int):  # type: ignore[no-untyped-def]
             incoming_call_action="auto_reject",
             client_websocket_url=None,
             incoming_call_webhook_url=None,
-            filter_mode="blacklist",
+            inbound_filter_mode="blacklist",
+            outbound_filter_mode="blacklist",
             agent_handle=f"bot-{n}",
             rules={},
         )

@@ -35,7 +35,8 @@ def live_from_document(document: dict[str, Any]) -> LiveState:
             incoming_call_action=n["incoming_call_action"],
             client_websocket_url=n.get("client_websocket_url"),
             incoming_call_webhook_url=n.get("incoming_call_webhook_url"),
-            filter_mode=n["filter_mode"],
+            inbound_filter_mode=n["filter_mode"],
+            outbound_filter_mode=n["filter_mode"],
             rules=by_id.get(n["id"], {}),
         )
         for n in document["numbers"]
@@ -62,11 +63,15 @@ def steps_from_log(before: dict[str, Any], log: list[dict[str, Any]]) -> list[St
         path, body = entry["path"], entry.get("body") or {}
         if m := _NUMBER.match(path):
             number = number_of[m.group(1)]
-            is_flip = "filter_mode" in body
-            phase = 1 if is_flip else (2 if number in flipped else 0)
-            if is_flip:
+            routing = {k: v for k, v in body.items() if k != "filter_mode"}
+            if routing:
+                phase = 2 if number in flipped else 0
+                steps.append(Step(number, m.group(1), "update_routing", phase, fields=routing))
+            if "filter_mode" in body:
                 flipped.add(number)
-            steps.append(Step(number, m.group(1), "update_number", phase, fields=body))
+                mode = body["filter_mode"]
+                modes = {"inbound": mode, "outbound": mode}
+                steps.append(Step(number, m.group(1), "set_modes", 1, modes=modes))
             continue
         if m := _RULES.match(path):
             number = number_of[m.group(1)]
