@@ -73,6 +73,7 @@ from inkbox_sync.plan import (
     PlanWarning,
     RuleChange,
     Step,
+    StepKind,
 )
 from inkbox_sync.safety import check_steps
 
@@ -262,6 +263,9 @@ class _Target:
     after: DesiredRules | None
     desires: tuple[Desire, Desire]
     moves: tuple[Move, ...]
+    #: The rule each side ends with as the manifest sees it (staged: paused;
+    #: kept: live's), for effects and valves.
+    final: tuple[RuleLike | None, RuleLike | None]
     #: Live and desired are single `both` rules (or none): both sides alike.
     both: bool = False
 
@@ -349,9 +353,9 @@ def _plan_holder(
     early: list[Step] = []
     late: list[Step] = []
     for item in targets:
-        ids = {row.direction: row.id for row in rows_of(item.before)}
         for move in item.moves:
-            (early if move.phase == 0 else late).append(_step(key, address, item.target, move, ids))
+            step = _step(key, address, item.target, move, item.before)
+            (early if move.phase == 0 else late).append(step)
     steps.extend(early)
     if modes is not None and modes.flips:
         steps.append(Step(key, address, "set_modes", 1, modes=_mode_write(modes, caps)))
@@ -364,7 +368,7 @@ def _plan_holder(
             number=key,
             number_id=number_id,
             fields=tuple(routing + mode_changes),
-            rules=tuple(c for item in targets for c in _rule_changes(item, modes, caps)),
+            rules=_all_rule_changes(targets, modes, caps),
             effects=effects,
             unchanged_callers=unchanged,
             agent=have.agent_handle if isinstance(have, LiveNumber) else have.handle,
@@ -445,7 +449,11 @@ def _rule_targets(
             moves = memo[memo_key] = template((layout, d_in, d_out, *situation_tail))
         if moves is None:
             return f"{key}: no safe way to change the rules of {target} with this API"
-        found.append(_Target(target, before, after, (d_in, d_out), moves))
+        final = (
+            _final(d_in, live_in, on_side(after, "inbound")),
+            _final(d_out, live_out, on_side(after, "outbound")),
+        )
+        found.append(_Target(target, before, after, (d_in, d_out), moves, final))
         return None
 
     def consider_both(
@@ -454,6 +462,8 @@ def _rule_targets(
         """`consider` where each side has the same rule before and after (the common case)."""
         desire: Desire = unnamed if after is None else CODE[(after.action, after.status)]  # type: ignore[assignment]
         code = None if before is None else CODE[(before.action, before.status)]
+        if code == desire and (simple or desire in "AB"):
+            return None  # the common case: the same rule (or none, "N" vs None differ)
         if satisfies(code, desire, m_in, caps, code) and satisfies(code, desire, m_out, caps, code):
             return None
         memo_key = (code, desire)
@@ -463,7 +473,8 @@ def _rule_targets(
             moves = memo[memo_key] = template((layout, desire, desire, *situation_tail))  # type: ignore[arg-type]
         if moves is None:
             return f"{key}: no safe way to change the rules of {target} with this API"
-        found.append(_Target(target, before, after, (desire, desire), moves, both=True))
+        end = _final(desire, before, after)
+        found.append(_Target(target, before, after, (desire, desire), moves, (end, end), True))
         return None
 
     for target, after in want.rules.items():
@@ -490,52 +501,88 @@ def _rule_targets(
     return found
 
 
-def _step(key: str, address: str, target: str, move: Move, ids: Mapping[Direction, str]) -> Step:
-    phase = move.phase
+def _step(key: str, address: str, target: str, move: Move, before: LiveRules | None) -> Step:
+    """The step for one move (positional: 100,000s of them)."""
     if move.kind == "create":
         direction = None if move.direction == "both" else move.direction
         return Step(
             key,
             address,
             "create_rule",
-            phase,
-            target=target,
-            action=move.action,
-            direction=direction,
+            move.phase,
+            target,
+            None,
+            move.action,
+            None,
+            None,
+            None,
+            direction,
         )
-    covers = None if move.covers == "both" else move.covers
+    rule_id = None
+    if type(before) is LiveRule:
+        rule_id = before.id if move.row == before.direction else None
+    elif move.row is not None:  # the live row of that coverage, as read
+        for row in rows_of(before):
+            if row.direction == move.row:
+                rule_id = row.id
+    kind: StepKind = "update_rule" if move.kind == "update" else "delete_rule"
+    if move.covers == "both":
+        return Step(
+            key,
+            address,
+            kind,
+            move.phase,
+            target,
+            rule_id,
+            move.action,
+            move.status,
+            None,
+            None,
+            move.direction,
+            None,
+            None,
+            move.apply_to,
+        )
     return Step(
         key,
         address,
-        "update_rule" if move.kind == "update" else "delete_rule",
-        phase,
-        target=target,
-        rule_id=ids.get(move.row) if move.row is not None else None,
-        action=move.action,
-        status=move.status,
-        direction=move.direction,
-        side=None if covers is None else move.side,
-        covers=covers,
-        apply_to=move.apply_to,
+        kind,
+        move.phase,
+        target,
+        rule_id,
+        move.action,
+        move.status,
+        None,
+        None,
+        move.direction,
+        move.side,
+        move.covers,
+        move.apply_to,
     )
 
 
-def _final_rule(item: _Target, side: Side) -> RuleLike | None:
-    """The manifest's rule for a side of a changed target (staged: paused), or live's (kept)."""
-    desire = item.desires[0 if side == "inbound" else 1]
+def _final(desire: Desire, live: RuleLike | None, desired: RuleLike | None) -> RuleLike | None:
+    """A side's final rule as the manifest sees it: none, live's (kept), or the manifest's."""
     if desire == "N":
         return None
-    if desire == "K":
-        return on_side(item.before, side)
-    return on_side(item.after, side)
+    return live if desire == "K" else desired
+
+
+def _all_rule_changes(
+    targets: list[_Target], modes: _Modes | None, caps: Capabilities
+) -> tuple[RuleChange, ...]:
+    alike = modes is None or modes.after[0] == modes.after[1]
+    out: list[RuleChange] = []
+    for item in targets:
+        if item.both and alike:  # the common case, inline: 100,000s of targets
+            out.append(_rule_change(item.target, "both", item.before, item.final[0]))  # type: ignore[arg-type]
+        else:
+            out.extend(_rule_changes(item, modes, caps))
+    return tuple(out)
 
 
 def _rule_changes(item: _Target, modes: _Modes | None, caps: Capabilities) -> list[RuleChange]:
     """What changes for the target, per side; one `both` entry when the sides agree."""
-    if item.both and (modes is None or modes.after[0] == modes.after[1]):
-        before = item.before
-        after = None if item.desires[0] == "N" else item.after
-        return [_rule_change(item.target, "both", before, after)]  # type: ignore[arg-type]
     per_side: list[tuple[Side, LiveRule | None, RuleLike | None]] = []
     for index, side in enumerate(SIDES):
         before = on_side(item.before, side)
@@ -543,7 +590,7 @@ def _rule_changes(item: _Target, modes: _Modes | None, caps: Capabilities) -> li
         mode = modes.after[index] if modes is not None else "blacklist"
         if satisfies(code, item.desires[index], mode, caps, code):
             continue
-        per_side.append((side, before, _final_rule(item, side)))
+        per_side.append((side, before, item.final[index]))
     if (
         len(per_side) == 2
         and _same(per_side[0][1], per_side[1][1])
@@ -563,16 +610,16 @@ def _rule_change(
     target: str, direction: Direction, before: LiveRule | None, after: RuleLike | None
 ) -> RuleChange:
     kind: ChangeKind = "delete" if after is None else "create" if before is None else "update"
-    desired = after if isinstance(after, DesiredRule) else None
+    desired = after if type(after) is DesiredRule else None
     return RuleChange(
-        kind=kind,
-        target=target,
-        before=before.rule if before else None,
-        after=Rule(after.action, after.status) if after else None,
-        rule_id=before.id if before else None,
-        origin=desired.origin if desired else None,
-        note=desired.note if desired else None,
-        direction=direction,
+        kind,
+        target,
+        None if before is None else Rule(before.action, before.status),
+        None if after is None else Rule(after.action, after.status),
+        None if before is None else before.id,
+        None if desired is None else desired.origin,
+        None if desired is None else desired.note,
+        direction,
     )
 
 
@@ -590,43 +637,50 @@ def _effects(
     candidates = named if modes.flips else moved  # without a flip only written targets move
     alike = modes.before[0] == modes.before[1] and modes.after[0] == modes.after[1]
     m0, m1 = modes.before[0], modes.after[0]
+    moving = 0
     for caller in candidates:
         item = moved.get(caller)
         live_entry = live_rules.get(caller)
-        same = _alike(item, live_entry) if alike else None
-        if same is not None:
-            v0, v1 = verdict(m0, same[0]), verdict(m1, same[1])
-            if v0 != v1:
-                changed.append(CallerEffect(caller, v0, v1))
-            continue
+        if alike:  # one verdict pair per party when one rule covers both sides
+            before: RuleLike | None
+            after: RuleLike | None
+            if item is not None:
+                same = item.both
+                before, after = item.before, item.final[0]  # type: ignore[assignment]
+            else:
+                same = live_entry is None or (
+                    type(live_entry) is LiveRule and live_entry.direction == "both"
+                )
+                before = after = live_entry  # type: ignore[assignment]
+            if same:
+                v0, v1 = verdict(m0, before), verdict(m1, after)
+                if v0 != v1:
+                    changed.append(CallerEffect(caller, v0, v1))
+                    moving += 1
+                continue
         verdicts: list[tuple[Verdict, Verdict]] = []
         for index, side in enumerate(SIDES):
             before_rule = on_side(live_entry, side)
-            final = _final_rule(item, side) if item is not None else before_rule
+            final = item.final[index] if item is not None else before_rule
             verdicts.append(
                 (verdict(modes.before[index], before_rule), verdict(modes.after[index], final))
             )
-        changed.extend(_side_effects(caller, verdicts))
-    unchanged = len(named) - len({e.caller for e in changed})
-    changed.sort(key=lambda e: (e.caller or "", e.side))
+        found = _side_effects(caller, verdicts)
+        moving += bool(found)
+        changed.extend(found)
+    if all(e.side == "both" for e in changed):
+        changed.sort(key=_by_caller)
+    else:
+        changed.sort(key=lambda e: (e.caller or "", e.side))
     everyone = [
         (verdict(b, None), verdict(a, None)) for b, a in zip(modes.before, modes.after, strict=True)
     ]
     changed.extend(_side_effects(None, everyone, always=True))
-    return tuple(changed), unchanged
+    return tuple(changed), len(named) - moving
 
 
-def _alike(
-    item: _Target | None, live_entry: LiveRules | None
-) -> tuple[RuleLike | None, RuleLike | None] | None:
-    """(rule before, rule after) when one rule covers both sides before and after."""
-    if item is None:
-        if live_entry is None:
-            return None, None
-        if type(live_entry) is LiveRule and live_entry.direction == "both":
-            return live_entry, live_entry
-        return None
-    return (item.before, _final_rule(item, "inbound")) if item.both else None  # type: ignore[return-value]
+def _by_caller(effect: CallerEffect) -> str:
+    return effect.caller or ""
 
 
 def _side_effects(
@@ -676,42 +730,38 @@ def _warnings(
         )
     if have.rules is None:
         return found
-    sides_alike = modes.before[0] == modes.before[1] and modes.after[0] == modes.after[1]
     moved = {t.target: t for t in targets}
+    empty: list[Side] = []
     for index, side in enumerate(SIDES):
         if modes.after[index] != "whitelist":
             continue
-        live_allows = final_allows = 0
-        for entry in live_rules.values():
-            live_rule = on_side(entry, side)
-            if (
-                live_rule is not None
-                and live_rule.status == "active"
-                and live_rule.action == "allow"
-            ):
-                live_allows += 1
-        for target in {*live_rules, *moved}:
-            item = moved.get(target)
-            rule = (
-                _final_rule(item, side)
-                if item is not None
-                else on_side(live_rules.get(target), side)
+        finals = (t.final[index] for t in targets)
+        kept = (on_side(e, side) for t, e in live_rules.items() if t not in moved)
+        if any(_is_allow(rule) for rule in (*finals, *kept)):
+            continue
+        if modes.before[index] != "whitelist" or any(
+            _is_allow(on_side(e, side)) for e in live_rules.values()
+        ):
+            empty.append(side)
+    alike = modes.before[0] == modes.before[1] and modes.after[0] == modes.after[1]
+    merged = alike and len(empty) == 2
+    if merged:
+        empty = ["inbound"]  # one warning: the sides move as one policy
+    for side in empty:
+        scope = "" if merged else f" {side}"
+        who = "caller" if side == "inbound" else "party"
+        found.append(
+            PlanWarning(
+                key,
+                "whitelist_without_allow",
+                f"{key}: whitelist{scope} with no active allow rule: every {who} will be blocked",
             )
-            if rule is not None and rule.status == "active" and rule.action == "allow":
-                final_allows += 1
-        if final_allows == 0 and (modes.before[index] != "whitelist" or live_allows > 0):
-            scope = "" if sides_alike else f" {side}"
-            found.append(
-                PlanWarning(
-                    key,
-                    "whitelist_without_allow",
-                    f"{key}: whitelist{scope} with no active allow rule: every "
-                    f"{'caller' if side == 'inbound' else 'party'} will be blocked",
-                )
-            )
-        if sides_alike:
-            break
+        )
     return found
+
+
+def _is_allow(rule: RuleLike | None) -> bool:
+    return rule is not None and rule.status == "active" and rule.action == "allow"
 
 
 def _word(field: str, v: Verdict) -> str:

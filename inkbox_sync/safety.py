@@ -26,7 +26,7 @@ with list order; a list that violates that is refuted too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -86,6 +86,7 @@ class HolderModel:
     caps: Capabilities = field(default_factory=Capabilities)
     fields: dict[str, str | None] = field(default_factory=dict)
     live: Mapping[str, LiveRules] = field(default_factory=dict)
+    #: Current cells of every target looked at or written (others are as live).
     changed: dict[str, Pair] = field(default_factory=dict)
 
     def pair(self, target: str) -> Pair:
@@ -95,13 +96,16 @@ class HolderModel:
         entry = self.live.get(target)
         if entry is None:
             return (None, None)
-        if type(entry) is tuple:
-            return entry
-        direction = entry.direction  # type: ignore[union-attr]
-        return (
-            entry if direction != "outbound" else None,  # type: ignore[return-value]
-            entry if direction != "inbound" else None,
-        )
+        if isinstance(entry, tuple):
+            got = entry
+        else:
+            direction = entry.direction
+            got = (
+                entry if direction != "outbound" else None,
+                entry if direction != "inbound" else None,
+            )
+        self.changed[target] = got  # looked up once, then kept like a changed one
+        return got
 
     def cell(self, target: str, side: Side) -> RuleLike | None:
         return self.pair(target)[0 if side == "inbound" else 1]
@@ -204,6 +208,11 @@ class HolderModel:
                 raise StepNotExecutable(f"update {target}: its sides are not one rule")
         if step.action is None and step.status is None and step.direction is None:
             raise StepNotExecutable(f"update {target} without a change")
+        rule = Rule(step.action or first.action, step.status or first.status)
+        if step.direction is None:  # the common case: same coverage, new action/status
+            in_, out = coverage != "outbound", coverage != "inbound"
+            self.changed[target] = (rule if in_ else old[0], rule if out else old[1])
+            return sides
         new_coverage = coverage
         if step.direction is not None:
             if not self.caps.directional_rules:
@@ -212,7 +221,6 @@ class HolderModel:
             for index, side in enumerate(SIDES):
                 if side in _SIDES_OF[new_coverage] and side not in sides and old[index] is not None:
                     raise StepNotExecutable(f"update {target}: another rule covers {side}")
-        rule = Rule(step.action or first.action, step.status or first.status)
         pair = list(old)
         for index, side in enumerate(SIDES):
             if side in _SIDES_OF[new_coverage]:
@@ -332,37 +340,58 @@ def _check_holder(
     last = {(c, s): delivered(c, s) for c in callers for s in checked}
     changes: dict[tuple[str | None, Side], int] = dict.fromkeys(last, 0)
 
+    def moved(
+        index: int, step: Step, caller: str | None, side: Side, now: bool
+    ) -> Violation | None:
+        """Record a verdict change; the second one for (caller, side) is the violation."""
+        at = (caller, side)
+        last[at] = now
+        changes[at] += 1
+        if changes[at] == 1:
+            return None
+        # Verdicts are binary, so a second change always returns to the first.
+        who = "everyone else" if caller is None else caller
+        word: Verdict = "delivered" if now else "blocked"
+        trail = f"{word} -> {_other(word)} -> {word}"
+        scope = f"{side} verdict" if len(checked) == 2 else "verdict"
+        message = (
+            f"{who}'s {scope} on {key} changes more than once ({trail}); "
+            f"the second change is at step {index + 1}: {step.describe()}"
+        )
+        return Violation(key, caller, index, message)
+
     for index, step in indexed:
         try:
             sides = model.apply(step)
         except StepNotExecutable as exc:
-            return Violation(key, step.target, index, f"step {index + 1} cannot run: {exc}"), len(
-                callers
-            )
+            found = Violation(key, step.target, index, f"step {index + 1} cannot run: {exc}")
+            return found, len(callers)
         if not sides:
             continue
-        affected: Iterable[str | None] = callers if step.kind == "set_modes" else (step.target,)
-        for caller in affected:
-            for side in sides:
-                if side not in checked:
-                    continue
-                now = delivered(caller, side)
-                at = (caller, side)
-                if now == last[at]:
-                    continue
-                last[at] = now
-                changes[at] += 1
-                if changes[at] > 1:
-                    # Verdicts are binary, so a second change always returns to the first.
-                    who = "everyone else" if caller is None else caller
-                    word: Verdict = "delivered" if now else "blocked"
-                    trail = f"{word} -> {_other(word)} -> {word}"
-                    scope = f"{side} verdict" if len(checked) == 2 else "verdict"
-                    message = (
-                        f"{who}'s {scope} on {key} changes more than once ({trail}); "
-                        f"the second change is at step {index + 1}: {step.describe()}"
-                    )
-                    return Violation(key, caller, index, message), len(callers)
+        if step.kind == "set_modes":
+            for caller in callers:
+                for side in sides:
+                    if side in checked:
+                        now = delivered(caller, side)
+                        if now != last[(caller, side)]:
+                            problem = moved(index, step, caller, side, now)
+                            if problem is not None:
+                                return problem, len(callers)
+            continue
+        target = step.target
+        cells = pair(target)  # type: ignore[arg-type]
+        for side in sides:
+            if side not in checked:
+                continue
+            rule = cells[0 if side == "inbound" else 1]
+            if rule is not None and rule.status == "active":
+                now = rule.action == "allow"
+            else:
+                now = modes[side] == "blacklist"
+            if now != last[(target, side)]:
+                problem = moved(index, step, target, side, now)
+                if problem is not None:
+                    return problem, len(callers)
     return None, len(callers)
 
 

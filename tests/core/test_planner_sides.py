@@ -353,3 +353,39 @@ def test_apply_follows_a_split_by_the_ids_the_answers_give():
         ).steps
         == ()
     )
+
+
+def test_an_identity_managed_by_handle_is_planned_at_its_own_address():
+    from inkbox_sync.model import DesiredAgent, LiveAgent
+
+    desired = DesiredState(
+        agents={"ops-bot": DesiredAgent("ops-bot", rules={A: DesiredRule(A, "block")})}
+    )
+    state = LiveState(
+        agents={"ops-bot": LiveAgent("ident-9", "ops-bot", "blacklist", "blacklist", rules={})},
+        capabilities=PER_IDENTITY,
+    )
+    plan = build_plan(desired, state)
+    (step,) = plan.steps
+    assert (step.number, step.address, step.kind, step.action) == (
+        "ops-bot",
+        "ops-bot",
+        "create_rule",
+        "block",
+    )
+    (change,) = plan.changes
+    assert (change.number, change.number_id, change.agent) == ("ops-bot", "", "ops-bot")
+    assert plan.safety.verified
+    with pytest.raises(PlanError, match="ops-bot is not an agent identity of this organisation"):
+        build_plan(desired, LiveState(capabilities=PER_IDENTITY))
+
+
+def test_whitelist_valve_names_the_side_left_without_an_allow():
+    plan = build_plan(
+        want([(A, "allow", "active", "inbound")]),
+        live("whitelist", rules=[(A, "allow", "active", "both")]),
+    )
+    messages = [w.message for w in plan.warnings if w.code == "whitelist_without_allow"]
+    assert messages == [
+        f"{N}: whitelist outbound with no active allow rule: every party will be blocked"
+    ]
