@@ -1,7 +1,10 @@
 """Pure planning benchmark: no I/O, 1,000 numbers x 100 rules (100,000 rules).
 
 Measures build_plan (diff, effects, step ordering, safety check) for a no-change
-plan and for a plan where every rule changes, plus peak memory of the process.
+plan and for a plan where every rule changes and the mode flips (a per-number
+API: both sides alike), then the same fleet on a per-identity API where every
+rule is split into different inbound and outbound rules and each side's mode
+flips its own way, plus peak memory of the process.
 
     python benchmarks/plan_pure.py [--numbers 1000] [--rules 100]
 """
@@ -14,6 +17,7 @@ import resource
 import time
 
 from inkbox_sync.model import (
+    Capabilities,
     DesiredNumber,
     DesiredRule,
     DesiredState,
@@ -66,6 +70,33 @@ def fleet(numbers: int, rules: int) -> tuple[DesiredState, LiveState, LiveState]
     return DesiredState(desired), LiveState(same), LiveState(moved)
 
 
+PER_IDENTITY = Capabilities(
+    directional_rules=True, separate_modes=True, writable_status=False, apply_to=True
+)
+
+
+def sided(desired: DesiredState, moved: LiveState) -> tuple[DesiredState, LiveState]:
+    """Every `both` rule becomes an inbound rule and an outbound rule of the other
+    action (apply_to splits); inbound flips to whitelist, outbound stays blacklist."""
+    numbers: dict[str, DesiredNumber] = {}
+    for number, want in desired.numbers.items():
+        rules = {}
+        for target, rule in (want.rules or {}).items():
+            assert isinstance(rule, DesiredRule)
+            other = "block" if rule.action == "allow" else "allow"
+            rules[target] = (
+                DesiredRule(target, rule.action, "active", direction="inbound"),
+                DesiredRule(target, other, "active", direction="outbound"),  # type: ignore[arg-type]
+            )
+        numbers[number] = DesiredNumber(
+            number=number,
+            inbound_filter_mode="whitelist",
+            outbound_filter_mode="blacklist",
+            rules=rules,  # type: ignore[arg-type]
+        )
+    return DesiredState(numbers), LiveState(dict(moved.numbers), capabilities=PER_IDENTITY)
+
+
 def timed(fn):  # type: ignore[no-untyped-def]
     start, cpu = time.perf_counter(), time.process_time()
     result = fn()
@@ -90,11 +121,23 @@ def main() -> None:
         "cpu_s": round(cpu, 3),
         "steps": len(plan.steps),
     }
+    sided_desired, sided_live = sided(desired, moved)
+    split, wall, cpu = timed(lambda: build_plan(sided_desired, sided_live))
+    assert split.safety.verified
+    figures["sides_changed"] = {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "steps": len(split.steps),
+    }
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(f"pure planning, {figures['rules']:,} rules over {args.numbers:,} numbers")
     print(f"  no change:      {figures['no_change']['cpu_s']:.3f} s CPU")
     print(
         f"  all changed:    {figures['all_changed']['cpu_s']:.3f} s CPU, {len(plan.steps):,} steps (incl. safety check)"
+    )
+    print(
+        f"  sides changed:  {figures['sides_changed']['cpu_s']:.3f} s CPU, "
+        f"{len(split.steps):,} steps (per-identity API, every rule split per side)"
     )
     print(f"  peak RSS:       {figures['peak_rss_mb']} MB (includes building the inputs)")
     if args.json:

@@ -53,6 +53,11 @@ CODE: Final[dict[tuple[Action, RuleStatus], str]] = {
     ("allow", "paused"): "a",
     ("block", "paused"): "b",
 }
+#: The same, as action -> status -> code: no tuple to build per lookup on hot paths.
+CODES: Final[dict[str, dict[str, str]]] = {
+    "allow": {"active": "A", "paused": "a"},
+    "block": {"active": "B", "paused": "b"},
+}
 _RULE_OF: Final[dict[str, tuple[Action, RuleStatus]]] = {c: r for r, c in CODE.items()}
 _SIDES_OF: Final[dict[str, tuple[Side, ...]]] = {
     "inbound": ("inbound",),

@@ -62,7 +62,7 @@ from inkbox_sync.model import (
     rows_of,
     verdict,
 )
-from inkbox_sync.moves import CODE, Desire, Move, satisfies, template
+from inkbox_sync.moves import CODES, Desire, Move, satisfies, template
 from inkbox_sync.plan import (
     CallerEffect,
     ChangeKind,
@@ -256,16 +256,20 @@ def _routing_patch(changes: list[FieldChange], have: LiveNumber) -> dict[str, st
 
 @dataclass(slots=True)
 class _Target:
-    """One target whose cells must change, and what it changes to."""
+    """One target whose cells must change, and what it changes to, per side."""
 
     target: str
     before: LiveRules | None
     after: DesiredRules | None
     desires: tuple[Desire, Desire]
     moves: tuple[Move, ...]
+    #: The live rule covering each side.
+    live: tuple[LiveRule | None, LiveRule | None]
     #: The rule each side ends with as the manifest sees it (staged: paused;
     #: kept: live's), for effects and valves.
     final: tuple[RuleLike | None, RuleLike | None]
+    #: Which sides are not yet what the manifest asks.
+    differs: tuple[bool, bool]
     #: Live and desired are single `both` rules (or none): both sides alike.
     both: bool = False
 
@@ -401,7 +405,7 @@ def _mode_write(modes: _Modes, caps: Capabilities) -> dict[Side, FilterMode]:
 
 
 def _code(rule: RuleLike | None) -> str | None:
-    return None if rule is None else CODE[(rule.action, rule.status)]
+    return None if rule is None else CODES[rule.action][rule.status]
 
 
 def _rule_targets(
@@ -426,13 +430,13 @@ def _rule_targets(
         if after is None:
             d_in = d_out = unnamed
         elif type(after) is DesiredRule:
-            code: Desire = CODE[(after.action, after.status)]  # type: ignore[assignment]
+            code: Desire = CODES[after.action][after.status]  # type: ignore[assignment]
             d_in = code if after.direction != "outbound" else unnamed
             d_out = code if after.direction != "inbound" else unnamed
         else:
             pair_in, pair_out = after  # type: ignore[misc]
-            d_in = CODE[(pair_in.action, pair_in.status)]  # type: ignore[assignment]
-            d_out = CODE[(pair_out.action, pair_out.status)]  # type: ignore[assignment]
+            d_in = CODES[pair_in.action][pair_in.status]  # type: ignore[assignment]
+            d_out = CODES[pair_out.action][pair_out.status]  # type: ignore[assignment]
         if not caps.directional_rules and d_in != d_out:
             return (
                 f"{key}: this API has no one-way rules; {target} would need different "
@@ -440,31 +444,46 @@ def _rule_targets(
             )
         live_in, live_out = by_side(before)
         c_in, c_out = _code(live_in), _code(live_out)
-        if satisfies(c_in, d_in, m_in, caps, c_in) and satisfies(c_out, d_out, m_out, caps, c_out):
+        differs = (
+            not satisfies(c_in, d_in, m_in, caps, c_in),
+            not satisfies(c_out, d_out, m_out, caps, c_out),
+        )
+        if not (differs[0] or differs[1]):
             return None
-        layout = tuple(sorted((r.direction, CODE[(r.action, r.status)]) for r in rows_of(before)))
+        if before is None:
+            layout: tuple[tuple[str, str | None], ...] = ()
+        elif isinstance(before, tuple):  # (inbound, outbound): already in sorted order
+            layout = ((before[0].direction, c_in), (before[1].direction, c_out))
+        else:
+            layout = ((before.direction, c_in if c_in is not None else c_out),)
         memo_key = (layout, d_in, d_out)
         moves = memo.get(memo_key)
         if moves is None and memo_key not in memo:
-            moves = memo[memo_key] = template((layout, d_in, d_out, *situation_tail))
+            moves = memo[memo_key] = template((layout, d_in, d_out, *situation_tail))  # type: ignore[arg-type]
         if moves is None:
             return f"{key}: no safe way to change the rules of {target} with this API"
-        final = (
-            _final(d_in, live_in, on_side(after, "inbound")),
-            _final(d_out, live_out, on_side(after, "outbound")),
+        in_after, out_after = by_side(after)
+        final = (_final(d_in, live_in, in_after), _final(d_out, live_out, out_after))
+        found.append(
+            _Target(
+                target, before, after, (d_in, d_out), moves, (live_in, live_out), final, differs
+            )
         )
-        found.append(_Target(target, before, after, (d_in, d_out), moves, final))
         return None
 
     def consider_both(
         target: str, before: LiveRule | None, after: DesiredRule | None
     ) -> str | None:
         """`consider` where each side has the same rule before and after (the common case)."""
-        desire: Desire = unnamed if after is None else CODE[(after.action, after.status)]  # type: ignore[assignment]
-        code = None if before is None else CODE[(before.action, before.status)]
+        desire: Desire = unnamed if after is None else CODES[after.action][after.status]  # type: ignore[assignment]
+        code = None if before is None else CODES[before.action][before.status]
         if code == desire and (simple or desire in "AB"):
             return None  # the common case: the same rule (or none, "N" vs None differ)
-        if satisfies(code, desire, m_in, caps, code) and satisfies(code, desire, m_out, caps, code):
+        differs = (
+            not satisfies(code, desire, m_in, caps, code),
+            not satisfies(code, desire, m_out, caps, code),
+        )
+        if not (differs[0] or differs[1]):
             return None
         memo_key = (code, desire)
         moves = memo.get(memo_key)
@@ -474,7 +493,19 @@ def _rule_targets(
         if moves is None:
             return f"{key}: no safe way to change the rules of {target} with this API"
         end = _final(desire, before, after)
-        found.append(_Target(target, before, after, (desire, desire), moves, (end, end), True))
+        found.append(
+            _Target(
+                target,
+                before,
+                after,
+                (desire, desire),
+                moves,
+                (before, before),
+                (end, end),
+                differs,
+                True,
+            )
+        )
         return None
 
     for target, after in want.rules.items():
@@ -577,27 +608,25 @@ def _all_rule_changes(
         if item.both and alike:  # the common case, inline: 100,000s of targets
             out.append(_rule_change(item.target, "both", item.before, item.final[0]))  # type: ignore[arg-type]
         else:
-            out.extend(_rule_changes(item, modes, caps))
+            out.extend(_rule_changes(item))
     return tuple(out)
 
 
-def _rule_changes(item: _Target, modes: _Modes | None, caps: Capabilities) -> list[RuleChange]:
+def _rule_changes(item: _Target) -> list[RuleChange]:
     """What changes for the target, per side; one `both` entry when the sides agree."""
-    per_side: list[tuple[Side, LiveRule | None, RuleLike | None]] = []
-    for index, side in enumerate(SIDES):
-        before = on_side(item.before, side)
-        code = _code(before)
-        mode = modes.after[index] if modes is not None else "blacklist"
-        if satisfies(code, item.desires[index], mode, caps, code):
-            continue
-        per_side.append((side, before, item.final[index]))
-    if (
-        len(per_side) == 2
-        and _same(per_side[0][1], per_side[1][1])
-        and _same(per_side[0][2], per_side[1][2])
-    ):
-        per_side = [("both", per_side[0][1], per_side[0][2])]  # type: ignore[list-item]
-    return [_rule_change(item.target, side, before, after) for side, before, after in per_side]
+    (in_differs, out_differs), (in_live, out_live), (in_final, out_final) = (
+        item.differs,
+        item.live,
+        item.final,
+    )
+    if in_differs and out_differs and _same(in_live, out_live) and _same(in_final, out_final):
+        return [_rule_change(item.target, "both", in_live, in_final)]
+    out = []
+    if in_differs:
+        out.append(_rule_change(item.target, "inbound", in_live, in_final))
+    if out_differs:
+        out.append(_rule_change(item.target, "outbound", out_live, out_final))
+    return out
 
 
 def _same(a: RuleLike | None, b: RuleLike | None) -> bool:
@@ -658,13 +687,15 @@ def _effects(
                     changed.append(CallerEffect(caller, v0, v1))
                     moving += 1
                 continue
-        verdicts: list[tuple[Verdict, Verdict]] = []
-        for index, side in enumerate(SIDES):
-            before_rule = on_side(live_entry, side)
-            final = item.final[index] if item is not None else before_rule
-            verdicts.append(
-                (verdict(modes.before[index], before_rule), verdict(modes.after[index], final))
-            )
+        if item is not None:
+            (in_before, out_before), (in_after, out_after) = item.live, item.final
+        else:
+            in_before, out_before = by_side(live_entry)
+            in_after, out_after = in_before, out_before
+        verdicts = [
+            (verdict(modes.before[0], in_before), verdict(modes.after[0], in_after)),
+            (verdict(modes.before[1], out_before), verdict(modes.after[1], out_after)),
+        ]
         found = _side_effects(caller, verdicts)
         moving += bool(found)
         changed.extend(found)

@@ -83,12 +83,25 @@ async def read_and_plan(
 
 
 async def reread_basis(
-    conn: Connection, basis: dict[str, NumberBasis], progress: Progress | None = None
+    conn: Connection,
+    basis: dict[str, NumberBasis],
+    progress: Progress | None = None,
+    *,
+    api_version: str | None = None,
 ) -> tuple[LiveState, list[str]]:
-    """Re-read the numbers a saved plan changes; name those that moved since."""
+    """Re-read the numbers a saved plan changes; name those that moved since.
+
+    With `api_version` (the saved plan's), refuse an API that speaks another:
+    the plan's steps were chosen for that version's capabilities.
+    """
     wanted = {number: b.rules_read for number, b in basis.items()}
     async with conn.client() as client:
         live = await read_live_state(client, wanted, progress=progress)
+    if api_version and live.api_version and api_version != live.api_version:
+        raise RefusedError(
+            f"the saved plan was made against API version {api_version}, but this API "
+            f"speaks {live.api_version}; run plan again against it"
+        )
     stale = []
     for number, recorded in sorted(basis.items()):
         now = live.numbers.get(number) or live.agents.get(number)
