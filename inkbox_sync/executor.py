@@ -30,6 +30,7 @@ from typing import Protocol
 from inkbox_sync.errors import ConflictError, InkboxSyncError
 from inkbox_sync.model import (
     SIDES,
+    SIDES_OF,
     Action,
     Capabilities,
     Direction,
@@ -167,13 +168,6 @@ class Executor:
                 self._on_step(index, step, None)
 
 
-_SIDES_OF: dict[str, tuple[Side, ...]] = {
-    "inbound": ("inbound",),
-    "outbound": ("outbound",),
-    "both": SIDES,
-}
-
-
 #: In a RowMap: the side is covered by some row other than the one learnt (or by none).
 _ELSEWHERE = "\x00elsewhere"
 
@@ -197,7 +191,7 @@ class RowMap:
             rule_id = step.rule_id
         if rule_id is None:
             raise InkboxSyncError(f"no rule covers {step.target} {side} on {step.number}")
-        expected = _SIDES_OF[step.coverage]
+        expected = SIDES_OF[step.coverage]
         for other in SIDES:
             known = self._ids.get((step.target, other), ...)
             if known is ... or other == side:
@@ -212,7 +206,7 @@ class RowMap:
 
     def learn(self, target: str, row: LiveRule) -> None:
         """Take an answer as the truth: `row` covers exactly its direction."""
-        covered = _SIDES_OF[row.direction]
+        covered = SIDES_OF[row.direction]
         for side in SIDES:
             key = (target, side)
             if side in covered:
@@ -262,7 +256,7 @@ async def _run_step(client: WriteClient, step: Step, rows: RowMap, caps: Capabil
         rows.learn(target, row)
         return False
     rule_id = rows.resolve(step)
-    sides = _SIDES_OF[step.coverage]
+    sides = SIDES_OF[step.coverage]
     if step.kind == "delete_rule":
         await client.delete_rule(step.address, rule_id)
         rows.clear(target, sides)
@@ -282,7 +276,7 @@ async def _run_step(client: WriteClient, step: Step, rows: RowMap, caps: Capabil
             if side != step.apply_to:
                 rows.keep(target, side, rule_id)
     elif step.direction is not None:
-        rows.clear(target, tuple(s for s in sides if s not in _SIDES_OF[row.direction]))
+        rows.clear(target, tuple(s for s in sides if s not in SIDES_OF[row.direction]))
     rows.learn(target, row)
     return False
 
@@ -303,11 +297,11 @@ async def _adopt(
     # would make (maybe merged with the other side, which then had the same
     # action and status) is ours; anything else is someone else's.
     row = await client.get_rule(step.address, existing)
-    wanted = _SIDES_OF[step.coverage]
+    wanted = SIDES_OF[step.coverage]
     if (
         row.action == step.action
         and row.status == "active"
-        and set(wanted) <= set(_SIDES_OF[row.direction])
+        and set(wanted) <= set(SIDES_OF[row.direction])
     ):
         rows.learn(step.target, row)
         return

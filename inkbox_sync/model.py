@@ -47,6 +47,12 @@ CALL_ACTIONS: Final[tuple[CallAction, ...]] = (
 )
 SIDES: Final[tuple[Side, ...]] = ("inbound", "outbound")
 DIRECTIONS: Final[tuple[Direction, ...]] = ("inbound", "outbound", "both")
+#: The sides a row of each direction covers.
+SIDES_OF: Final[dict[str, tuple[Side, ...]]] = {
+    "inbound": ("inbound",),
+    "outbound": ("outbound",),
+    "both": ("inbound", "outbound"),
+}
 
 #: The number fields a manifest may manage, in the order plans show them.
 ROUTING_FIELDS: Final = (

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from inkbox_sync.model import (
+    SIDES_OF,
     Action,
     Capabilities,
     Direction,
@@ -59,11 +60,6 @@ CODES: Final[dict[str, dict[str, str]]] = {
     "block": {"active": "B", "paused": "b"},
 }
 _RULE_OF: Final[dict[str, tuple[Action, RuleStatus]]] = {c: r for r, c in CODE.items()}
-_SIDES_OF: Final[dict[str, tuple[Side, ...]]] = {
-    "inbound": ("inbound",),
-    "outbound": ("outbound",),
-    "both": ("inbound", "outbound"),
-}
 _MAX_WRITES: Final = 5
 _MERGE_COST: Final = 10
 
@@ -244,20 +240,20 @@ def _observe(
 def _touched(move: Move) -> tuple[Side, ...]:
     if move.kind == "create":
         assert move.direction is not None
-        return _SIDES_OF[move.direction]
+        return SIDES_OF[move.direction]
     if move.apply_to is not None:
         return (move.apply_to,)
     assert move.covers is not None
-    sides = set(_SIDES_OF[move.covers])
+    sides = set(SIDES_OF[move.covers])
     if move.direction is not None:
-        sides.update(_SIDES_OF[move.direction])
+        sides.update(SIDES_OF[move.direction])
     return tuple(s for s in ("inbound", "outbound") if s in sides)
 
 
 def _covered(rows: Rows) -> set[Side]:
     out: set[Side] = set()
     for row in rows:
-        out.update(_SIDES_OF[row.cover])
+        out.update(SIDES_OF[row.cover])
     return out
 
 
@@ -285,9 +281,9 @@ def _moves(rows: Rows, caps: Capabilities, phase: int) -> list[tuple[Move, Rows,
             )
             out.append((move, *_merge((*others, _Row(row.cover, code, row.tag)), caps)))
         if caps.directional_rules:
-            taken = covered - set(_SIDES_OF[row.cover])
+            taken = covered - set(SIDES_OF[row.cover])
             for cover in ("inbound", "outbound", "both"):
-                if cover == row.cover or taken & set(_SIDES_OF[cover]):
+                if cover == row.cover or taken & set(SIDES_OF[cover]):
                     continue
                 for new_action in (action, "block" if action == "allow" else "allow"):
                     code = CODE[(new_action, status)]
@@ -315,7 +311,7 @@ def _moves(rows: Rows, caps: Capabilities, phase: int) -> list[tuple[Move, Rows,
         ("both", "inbound", "outbound") if caps.directional_rules else ("both",)
     )
     for cover in covers:
-        if covered & set(_SIDES_OF[cover]):
+        if covered & set(SIDES_OF[cover]):
             continue
         for new_action in ("allow", "block"):
             move = Move("create", ph, direction=cover, action=new_action)

@@ -557,23 +557,7 @@ def _step(key: str, address: str, target: str, move: Move, before: LiveRules | N
             if row.direction == move.row:
                 rule_id = row.id
     kind: StepKind = "update_rule" if move.kind == "update" else "delete_rule"
-    if move.covers == "both":
-        return Step(
-            key,
-            address,
-            kind,
-            move.phase,
-            target,
-            rule_id,
-            move.action,
-            move.status,
-            None,
-            None,
-            move.direction,
-            None,
-            None,
-            move.apply_to,
-        )
+    one_way = move.covers != "both"  # a `both` row needs no side or coverage named
     return Step(
         key,
         address,
@@ -586,8 +570,8 @@ def _step(key: str, address: str, target: str, move: Move, before: LiveRules | N
         None,
         None,
         move.direction,
-        move.side,
-        move.covers,
+        move.side if one_way else None,
+        move.covers if one_way else None,
         move.apply_to,
     )
 

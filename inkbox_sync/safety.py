@@ -32,6 +32,7 @@ from typing import Final
 
 from inkbox_sync.model import (
     SIDES,
+    SIDES_OF,
     Capabilities,
     Direction,
     FilterMode,
@@ -47,11 +48,6 @@ from inkbox_sync.model import (
 )
 from inkbox_sync.plan import SafetyReport, Step, Violation
 
-_SIDES_OF: Final[dict[str, tuple[Side, ...]]] = {
-    "inbound": ("inbound",),
-    "outbound": ("outbound",),
-    "both": SIDES,
-}
 #: Fields a routing patch may carry (the planner derives forwarding_target_type).
 PATCHABLE: Final = frozenset(
     {
@@ -158,12 +154,12 @@ class HolderModel:
                 raise StepNotExecutable(f"create {target} without an action")
             rule = Rule(step.action, "active")
             self.changed[target] = (rule if wanted[0] else old[0], rule if wanted[1] else old[1])
-            return _SIDES_OF[coverage]
+            return SIDES_OF[coverage]
         if (wanted[0] and old[0] is None) or (wanted[1] and old[1] is None):
             raise StepNotExecutable(f"{kind} {target}: no such rule")
         if kind == "delete_rule":
             self.changed[target] = (None if wanted[0] else old[0], None if wanted[1] else old[1])
-            return _SIDES_OF[coverage]
+            return SIDES_OF[coverage]
         return self._update(step, target, coverage, old)
 
     def _set_modes(self, step: Step) -> tuple[Side, ...]:
@@ -185,7 +181,7 @@ class HolderModel:
     def _update(self, step: Step, target: str, coverage: Direction, old: Pair) -> tuple[Side, ...]:
         if step.status is not None and not self.caps.writable_status:
             raise StepNotExecutable(f"update {target}: this API cannot write a rule's status")
-        sides = _SIDES_OF[coverage]
+        sides = SIDES_OF[coverage]
         if step.apply_to is not None:
             if not self.caps.apply_to or step.apply_to not in sides or step.action is None:
                 raise StepNotExecutable(
@@ -219,11 +215,11 @@ class HolderModel:
                 raise StepNotExecutable(f"update {target}: this API has no rule directions")
             new_coverage = step.direction
             for index, side in enumerate(SIDES):
-                if side in _SIDES_OF[new_coverage] and side not in sides and old[index] is not None:
+                if side in SIDES_OF[new_coverage] and side not in sides and old[index] is not None:
                     raise StepNotExecutable(f"update {target}: another rule covers {side}")
         pair = list(old)
         for index, side in enumerate(SIDES):
-            if side in _SIDES_OF[new_coverage]:
+            if side in SIDES_OF[new_coverage]:
                 pair[index] = rule
             elif side in sides:
                 pair[index] = None

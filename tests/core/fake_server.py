@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from inkbox_sync.errors import ConflictError, NotFoundError, ValidationFailedError
 from inkbox_sync.model import (
+    SIDES_OF,
     Action,
     Capabilities,
     Direction,
@@ -29,11 +30,6 @@ from inkbox_sync.model import (
     entry_of,
 )
 
-SIDES_OF: dict[str, tuple[Side, ...]] = {
-    "inbound": ("inbound",),
-    "outbound": ("outbound",),
-    "both": ("inbound", "outbound"),
-}
 _seq = itertools.count()
 
 

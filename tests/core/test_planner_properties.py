@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from inkbox_sync.executor import Executor
 from inkbox_sync.model import (
     SIDES,
+    SIDES_OF,
     UNSET,
     Capabilities,
     DesiredNumber,
@@ -33,7 +34,7 @@ from inkbox_sync.plan import Step
 from inkbox_sync.planner import build_plan
 from inkbox_sync.safety import check_steps
 
-from .fake_server import SIDES_OF, FakeServer
+from .fake_server import FakeServer
 from .strategies import capabilities, desired_numbers, live_numbers, one, one_desired
 
 
@@ -132,12 +133,16 @@ def run(server: FakeServer, steps, caps: Capabilities):  # type: ignore[no-untyp
     return asyncio.run(Executor(server, steps, capabilities=caps).run())
 
 
+def draw_case(data):  # type: ignore[no-untyped-def]
+    """Capabilities, a live holder and a desired one for them."""
+    caps = data.draw(capabilities)
+    return caps, data.draw(live_numbers(caps)), data.draw(desired_numbers(caps))
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_every_plan_is_safe_converges_and_next_plan_is_empty(data):
-    caps = data.draw(capabilities)
-    live = data.draw(live_numbers(caps))
-    want = data.draw(desired_numbers(caps))
+    caps, live, want = draw_case(data)
     plan = build_plan(one_desired(want), one(live, caps))
     steps = list(plan.steps)
 
@@ -158,9 +163,7 @@ def test_every_plan_is_safe_converges_and_next_plan_is_empty(data):
 @given(data=st.data())
 def test_a_fresh_plan_after_any_prefix_is_safe_and_converges(data):
     """A crash after any write: what is left is planned again, safely, to the same end."""
-    caps = data.draw(capabilities)
-    live = data.draw(live_numbers(caps))
-    want = data.draw(desired_numbers(caps))
+    caps, live, want = draw_case(data)
     steps = list(build_plan(one_desired(want), one(live, caps)).steps)
     cut = data.draw(st.integers(0, len(steps)))
     server = FakeServer(live, caps)
@@ -177,9 +180,7 @@ def test_a_fresh_plan_after_any_prefix_is_safe_and_converges(data):
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_a_create_whose_answer_was_lost_is_adopted_without_a_duplicate(data):
-    caps = data.draw(capabilities)
-    live = data.draw(live_numbers(caps))
-    want = data.draw(desired_numbers(caps))
+    caps, live, want = draw_case(data)
     steps = list(build_plan(one_desired(want), one(live, caps)).steps)
     creates = sum(1 for s in steps if s.kind == "create_rule")
     if not creates:
@@ -197,9 +198,7 @@ def test_a_create_whose_answer_was_lost_is_adopted_without_a_duplicate(data):
 def test_checker_agrees_with_oracle_on_reordered_steps(data):
     """Shuffle a plan's steps (phases made consistent so only the order matters):
     the checker accepts exactly the orders the naive oracle finds safe."""
-    caps = data.draw(capabilities)
-    live = data.draw(live_numbers(caps))
-    want = data.draw(desired_numbers(caps))
+    caps, live, want = draw_case(data)
     steps = list(build_plan(one_desired(want), one(live, caps)).steps)
     shuffled = data.draw(st.permutations(steps))
     flip_at = next((i for i, s in enumerate(shuffled) if s.kind == "set_modes"), None)
@@ -218,9 +217,7 @@ def test_checker_agrees_with_oracle_on_reordered_steps(data):
 def test_flip_moved_first_is_refuted_when_a_pin_was_needed(data):
     """Deliberately unsafe: flip before pinning. Whenever some (caller, side) keeps
     its verdict only thanks to a write made before the flip, the checker must say no."""
-    caps = data.draw(capabilities)
-    live = data.draw(live_numbers(caps))
-    want = data.draw(desired_numbers(caps))
+    caps, live, want = draw_case(data)
     steps = list(build_plan(one_desired(want), one(live, caps)).steps)
     flips = [s for s in steps if s.phase == 1]
     if not flips:
