@@ -676,13 +676,18 @@ def _effects(
         else:
             in_before, out_before = by_side(live_entry)
             in_after, out_after = in_before, out_before
-        verdicts = [
-            (verdict(modes.before[0], in_before), verdict(modes.after[0], in_after)),
-            (verdict(modes.before[1], out_before), verdict(modes.after[1], out_after)),
-        ]
-        found = _side_effects(caller, verdicts)
-        moving += bool(found)
-        changed.extend(found)
+        b_in, a_in = verdict(modes.before[0], in_before), verdict(modes.after[0], in_after)
+        b_out, a_out = verdict(modes.before[1], out_before), verdict(modes.after[1], out_after)
+        if b_in == b_out and a_in == a_out:  # the sides agree: one entry, if any
+            if b_in != a_in:
+                changed.append(CallerEffect(caller, b_in, a_in))
+                moving += 1
+            continue
+        if b_in != a_in:
+            changed.append(CallerEffect(caller, b_in, a_in, "inbound"))
+        if b_out != a_out:
+            changed.append(CallerEffect(caller, b_out, a_out, "outbound"))
+        moving += b_in != a_in or b_out != a_out
     if all(e.side == "both" for e in changed):
         changed.sort(key=_by_caller)
     else:
