@@ -20,7 +20,7 @@ from inkbox_sync.model import (
 )
 from inkbox_sync.plan import Step
 from inkbox_sync.planner import build_plan
-from inkbox_sync.render import render_text
+from inkbox_sync.render import render_markdown, render_text
 from inkbox_sync.safety import check_steps
 
 from .fake_server import FakeServer
@@ -211,6 +211,28 @@ def test_effects_and_text_name_sides_only_where_they_differ():
     assert (
         "API version test (staged rules are active rules with each side's harmless action)" in text
     )
+    markdown = render_markdown(plan).splitlines()
+    assert f"- {A} outbound: allowed -&gt; blocked" in markdown
+    assert f"~ {A} (outbound): allow/active -> block/active" in markdown
+
+
+def test_the_manifest_language_of_today_means_both_sides(tmp_path):
+    """filter_mode is both sides' mode, and a rule as written today covers both sides."""
+    from inkbox_sync.manifest import load_manifests
+    from inkbox_sync.model import desired_mode, on_side
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        f'version: 1\nnumbers:\n  "{N}":\n    filter_mode: whitelist\n'
+        f'    allow: ["{A}"]\n    block: [{{target: "{B}", status: paused}}]\n'
+    )
+    number = load_manifests([str(manifest)]).numbers[N]
+    assert [desired_mode(number, side) for side in ("inbound", "outbound")] == ["whitelist"] * 2
+    assert number.rules is not None
+    for target, action, status in ((A, "allow", "active"), (B, "block", "paused")):
+        for side in ("inbound", "outbound"):
+            rule = on_side(number.rules[target], side)
+            assert rule is not None and (rule.action, rule.status) == (action, status)
 
 
 @pytest.mark.parametrize(
