@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import time
 from collections.abc import Iterator
@@ -129,16 +130,21 @@ def _saved_plan(conn: Connection, path: Path, targets: list[str]) -> tuple[Plan,
     plan = load_json(path.read_bytes(), origin=str(path)).to_plan()
     if targets:
         keep = set(targets)
-        plan = Plan(
+        plan = dataclasses.replace(
+            plan,
             changes=tuple(c for c in plan.changes if c.number in keep),
             steps=tuple(s for s in plan.steps if s.number in keep),
             warnings=tuple(w for w in plan.warnings if w.number in keep),
-            safety=plan.safety,
             basis={n: b for n, b in plan.basis.items() if n in keep},
             numbers_checked=len(keep),
         )
     live, stale = run_sync(
-        reread_basis(conn, dict(plan.basis), ReadProgress("re-reading live state"))
+        reread_basis(
+            conn,
+            dict(plan.basis),
+            ReadProgress("re-reading live state"),
+            api_version=plan.api_version,  # a plan never applies against another version
+        )
     )
     if stale:
         raise RefusedError(

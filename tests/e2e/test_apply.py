@@ -113,6 +113,24 @@ def test_stale_saved_plan_is_refused_with_zero_writes(box: SandboxProcess, tmp_p
     assert run_cli(["plan", EXAMPLES, "--detailed-exitcode"], box=box).returncode == 0
 
 
+def test_saved_plan_of_another_api_version_is_refused_with_zero_writes(
+    box: SandboxProcess, tmp_path: Path
+) -> None:
+    import json
+
+    saved = tmp_path / "plan.json"
+    assert run_cli(["plan", EXAMPLES, "--out", saved], box=box).returncode == 0
+    document = json.loads(saved.read_text())
+    assert document["api_version"] == "2026-06"
+    document["api_version"] = "2099-01"  # as if planned against another API
+    saved.write_text(json.dumps(document))
+    box.clear_requests()
+    result = run_cli(["apply", "--plan", saved, "--auto-approve", "--force"], box=box)
+    assert result.returncode == 1
+    assert "made against API version 2099-01, but this API speaks 2026-06" in result.stderr
+    assert api_writes(box.requests()) == []
+
+
 def test_saved_plan_that_is_not_a_plan_is_a_clear_error(
     box: SandboxProcess, tmp_path: Path
 ) -> None:
