@@ -14,7 +14,8 @@ One package per API version, each with its routes and request bodies
 (locking, journaling), `persistence` (snapshot and journal), `app` (request,
 response, auth and routing), `control` (`/_sandbox/`), `faults` (failures,
 rate limits), `reqlog` (request log), `server` (options, lifecycle, the path
-of a request), `httpd` (HTTP), `embedded`, `demo` (stable demo ids).
+of a request), `httpd` (HTTP/1.1 on `http.server`), `embedded`, `demo`
+(stable demo ids).
 """
 
 from inkbox_sync.sandbox.document import Document, empty

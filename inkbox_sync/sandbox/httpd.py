@@ -1,12 +1,17 @@
-"""The HTTP/1.1 side of the sandbox: threads, sockets, parsing, one write per answer.
+"""The HTTP/1.1 side of the sandbox, on the standard library's `http.server`.
 
-One thread per connection, with keep-alive (a pooled client keeps its thread).
+One thread per connection (`ThreadingHTTPServer`), keep-alive (HTTP/1.1), so a
+pooled client keeps its thread. The library parses request lines and headers
+and refuses what it cannot parse (400, 414, 431, 501, 505); this module adds
+the few answers it leaves to its users: junk header lines, a Content-Length
+that is not one number, a body it cannot frame (no chunked decoding: 411), all
+as JSON like the API's own errors. It knows nothing of the sandbox: each
+request goes to `dispatch` (the server's front end).
+
 Two details matter on loopback: Nagle's algorithm is off on every accepted
-socket, and each response goes out in one `send` (head and body together);
-otherwise the client's delayed ACK stalls each response by ~40 ms. The
-request loop is written out here because `http.server` parses headers with the
-email package, which costs more than the rest of a simple request. It knows
-nothing of the sandbox: each request goes to `server.dispatch`.
+socket, and each response goes out in one `send` (head and body together,
+from a write buffer the library flushes once per request); otherwise the
+client's delayed ACK stalls each response by ~40 ms.
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import socketserver
 import sys
 import threading
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Final
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final
 
 from inkbox_sync.sandbox.app import Response
 
@@ -28,21 +33,23 @@ from inkbox_sync.sandbox.app import Response
 Dispatch = Callable[[str, str, str | None, bytes], Response]
 
 _IDLE_TIMEOUT: Final = 120.0  # seconds a keep-alive connection may sit idle
-_MAX_LINE: Final = 65_536
-_MAX_HEADERS: Final = 100
+_MAX_BODY: Final = 256 * 1024 * 1024  # a 100,000-rule state document is ~30 MB
+_WRITE_BUFFER: Final = 1024 * 1024  # holds head + body of every API answer: one send
 
 
-class HTTPServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
+class HTTPServer(ThreadingHTTPServer):
+    """Listens on `address` (IPv6 when the host has a colon); `stop()` ends it."""
+
     block_on_close = False  # stop() closes the connections itself
-    allow_reuse_address = True
     request_queue_size = 256  # 64 clients connecting at once must not see refusals
-    dispatch: Dispatch  # set before serving
 
-    def server_activate(self) -> None:
+    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.dispatch = dispatch
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().server_activate()
+        super().__init__(address, Handler)  # OSError if the port is taken
 
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._connections_lock:
@@ -51,35 +58,32 @@ class HTTPServer(socketserver.ThreadingTCPServer):
             else:
                 self._connections.discard(conn)
 
-    def close_connections(self) -> None:
-        """Wake idle keep-alive threads so they exit instead of lingering."""
+    def stop(self) -> None:
+        """Stop accepting, wake idle keep-alive threads so they exit, close the socket."""
+        self.shutdown()
         with self._connections_lock:
             conns = list(self._connections)
         for conn in conns:
             with contextlib.suppress(OSError):  # already closed by the client
                 conn.shutdown(socket.SHUT_RDWR)
+        self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError | ValueError):
+            return  # the client went away (or stop() closed it): nothing to report
+        super().handle_error(request, client_address)
 
 
-class HTTPServer6(HTTPServer):
-    address_family = socket.AF_INET6
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-
-
-class Handler(socketserver.StreamRequestHandler):
-    """A small HTTP/1.1 server loop: keep-alive, Content-Length or chunked bodies,
-    `Expect: 100-continue`."""
-
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "inkbox-sync-sandbox"
     timeout = _IDLE_TIMEOUT
+    disable_nagle_algorithm = True
+    wbufsize = _WRITE_BUFFER
     server: HTTPServer
 
     def setup(self) -> None:
         super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, alive=True)
 
     def finish(self) -> None:
@@ -88,89 +92,75 @@ class Handler(socketserver.StreamRequestHandler):
         finally:
             self.server.track(self.connection, alive=False)
 
-    def handle(self) -> None:
-        try:
-            while self._one_request():
-                pass
-        except (OSError, ValueError):
-            pass  # the client went away or timed out: nothing to answer
+    def handle_expect_100(self) -> bool:
+        if self._content_length() is None:
+            return False  # refused before the client sends a body we would not read
+        super().handle_expect_100()
+        self.wfile.flush()  # the client waits for the 100 before it sends the body
+        return True
 
-    def _one_request(self) -> bool:
-        """Serve one request; False when the connection is to be closed."""
-        line = self.rfile.readline(_MAX_LINE + 1)
-        if not line:
-            return False
+    def _serve(self) -> None:
+        length = self._content_length()
+        if length is None:
+            return
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True  # the client went away mid-body
+            return
         try:
-            method, target, version = _request_line(line)
-            headers = self._headers()
-            conn = headers.get("connection", "").lower()
-            keep = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
-            if headers.get("expect", "").lower() == "100-continue":
-                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = self._body(headers)
-        except _BadRequest as bad:
-            self._send(Response(bad.status, {"detail": str(bad)}), keep=False)
-            return False
-        try:
-            response = self.server.dispatch(method, target, headers.get("x-api-key"), body)
+            response = self.server.dispatch(
+                self.command, self.path, self.headers.get("X-API-Key"), body
+            )
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response(500, {"detail": "Sandbox internal error"})
-        self._send(response, keep=keep)
-        return keep
+        self._send(response)
 
-    def _headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        for _ in range(_MAX_HEADERS):
-            line = self.rfile.readline(_MAX_LINE + 1)
-            if line in (b"\r\n", b"\n", b""):
-                return headers
-            name, sep, value = line.decode("latin-1").partition(":")
-            if not sep or len(line) > _MAX_LINE:
-                raise _BadRequest(400, "Malformed header line")
-            headers[name.strip().lower()] = value.strip()
-        raise _BadRequest(431, "Too many header fields")
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def _body(self, headers: dict[str, str]) -> bytes:
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                try:
-                    size = int(self.rfile.readline(_MAX_LINE).split(b";")[0], 16)
-                except ValueError:
-                    raise _BadRequest(400, "Malformed chunk size") from None
-                if size == 0:
-                    while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
-                        pass  # trailer fields
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(_MAX_LINE)
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            raise _BadRequest(400, "Malformed Content-Length") from None
-        if length < 0:
-            raise _BadRequest(400, "Malformed Content-Length")
-        return self.rfile.read(length) if length else b""
+    def _content_length(self) -> int | None:
+        """The length of the body to read, or None after answering why there is none."""
+        if self.headers.defects:  # e.g. a line without a colon among the headers
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed header line")
+            return None
+        if "Transfer-Encoding" in self.headers:
+            self.send_error(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length")
+            return None
+        lengths = set(self.headers.get_all("Content-Length") or ["0"])
+        value = lengths.pop().strip()
+        if lengths or not (value.isascii() and value.isdigit()):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed Content-Length")
+            return None
+        if int(value) > _MAX_BODY:
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request body too large")
+            return None
+        return int(value)
 
-    def _send(self, response: Response, *, keep: bool) -> None:
+    def _send(self, response: Response) -> None:
         status = HTTPStatus(response.status)
-        head = [f"HTTP/1.1 {status.value} {status.phrase}", "Server: inkbox-sync-sandbox"]
+        self.send_response(status)
         payload = b""
         if status != HTTPStatus.NO_CONTENT:
             payload = response.encoded or json.dumps(response.body).encode()
-            head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        head += [f"{name}: {value}" for name, value in response.headers.items()]
-        if not keep:
-            head.append("Connection: close")
-        # One write: head and body in the same segment (see the module docstring).
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":  # HEAD only reaches here as the library's 501
+            self.wfile.write(payload)  # buffered with the head: the library sends both at once
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The library's own refusals, as JSON `{"detail": ...}` like the API's (not HTML)."""
+        self.close_connection = True  # what is left on the wire cannot be trusted
+        if self.command is None:  # the request line was not understood: not an HTTP/0.9 answer
+            self.request_version = self.protocol_version
+        self._send(Response(code, {"detail": message or HTTPStatus(code).phrase}))
 
-def _request_line(line: bytes) -> tuple[str, str, str]:
-    if len(line) > _MAX_LINE:
-        raise _BadRequest(414, "Request line too long")
-    parts = line.decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _BadRequest(400, "Malformed request line")
-    return parts[0], parts[1], parts[2]
+    def version_string(self) -> str:
+        return self.server_version  # no Python version in the Server header
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # no access log: the request log is GET /_sandbox/requests

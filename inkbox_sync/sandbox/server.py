@@ -1,11 +1,11 @@
 """The sandbox server: options, start and stop, and what every request goes through.
 
 `SandboxServer(SandboxOptions(...)).start()` serves on a background thread
-(the HTTP loop is `httpd`). Each API request then meets, in order: latency (a
-sleep outside every lock, so N slow requests overlap), the rate limit, the
-fault injector, the API itself (the app of `options.api_version`, see
-`versions`), and the request log. `/_sandbox/` requests go straight to
-`control`. All of this is the same for every API version.
+(HTTP is `httpd`, on the standard library's `http.server`). Each API request
+then meets, in order: latency (a sleep outside every lock, so N slow requests
+overlap), the rate limit, the fault injector, the API itself (the app of
+`options.api_version`, see `versions`), and the request log. `/_sandbox/`
+requests go straight to `control`. All of this is the same for every API version.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from inkbox_sync.sandbox.app import Request, Response, SandboxApp
 from inkbox_sync.sandbox.control import Control, Knobs
 from inkbox_sync.sandbox.document import Document, DocumentError
 from inkbox_sync.sandbox.faults import DEFAULT_RATE_LIMIT, FaultInjector, RateLimiter
-from inkbox_sync.sandbox.httpd import Handler, HTTPServer, HTTPServer6
+from inkbox_sync.sandbox.httpd import HTTPServer
 from inkbox_sync.sandbox.persistence import MIN_COMPACT_BYTES, Compactor, StateFile
 from inkbox_sync.sandbox.reqlog import DEFAULT_LIMIT as REQUEST_LOG_LIMIT
 from inkbox_sync.sandbox.reqlog import RequestLog
@@ -127,13 +127,11 @@ class SandboxServer:
         if self._state_file is not None:
             self._compactor = Compactor(self._state_file, store.capture)
             self._compactor.start()
-        server_class = HTTPServer6 if ":" in opts.host else HTTPServer
         try:
-            self._httpd = server_class((opts.host, opts.port), Handler)
+            self._httpd = HTTPServer((opts.host, opts.port), frontend.dispatch)
         except OSError as exc:
             self._close_state()
             raise ConfigError(f"cannot listen on {opts.host}:{opts.port}: {exc.strerror}") from exc
-        self._httpd.dispatch = frontend.dispatch
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -147,9 +145,7 @@ class SandboxServer:
         """Stop serving; with a state file, leave a complete snapshot and no journal."""
         self.knobs.gate.configure(None)  # release held writes so their threads end
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.close_connections()
-            self._httpd.server_close()
+            self._httpd.stop()
             self._httpd = None
         if self._thread is not None:
             self._thread.join()

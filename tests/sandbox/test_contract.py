@@ -294,39 +294,6 @@ def test_fast_rule_encoding_is_the_json_of_the_rule() -> None:
     assert json.loads(encode_rule(odd)) == odd  # not the standard shape: json.dumps
 
 
-def raw_exchange(box: SandboxServer, data: bytes) -> bytes:
-    """Send bytes on a fresh connection; everything the server answers until it closes."""
-    import socket
-
-    with socket.create_connection(("127.0.0.1", box.port), timeout=10) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def test_http_details_chunked_expect_and_connection_close(sandbox_server: SandboxServer) -> None:
-    body = b'{"action": "allow", "match_type": "exact_number", "match_target": "+15558880000"}'
-    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-    answer = raw_exchange(
-        sandbox_server,
-        f"POST /api/v1/phone/numbers/{SCHEDULER}/contact-rules HTTP/1.1\r\nHost: x\r\n"
-        "X-API-Key: sandbox-key\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n"
-        "Connection: close\r\n\r\n".encode()
-        + chunked,
-    )
-    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n")
-    assert b"Connection: close\r\n" in answer
-    assert b'"match_target": "+15558880000"' in answer
-    # HTTP/1.0 without keep-alive: one answer, then the server closes.
-    answer = raw_exchange(
-        sandbox_server, b"GET /api/v1/identities/ HTTP/1.0\r\nX-API-Key: sandbox-key\r\n\r\n"
-    )
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.count(b"HTTP/1.1") == 1
-    assert raw_exchange(sandbox_server, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 Bad Request")
-
-
 def test_keep_alive_serves_many_requests_on_one_connection(api: httpx.Client) -> None:
     for _ in range(20):
         assert api.get("/phone/numbers").status_code == 200
