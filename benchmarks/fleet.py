@@ -58,6 +58,7 @@ from typing import Any
 
 import httpx
 
+from inkbox_sync.cli.sandbox_cmd import parse_banner
 from inkbox_sync.manifest import load_manifest_set
 from inkbox_sync.model import DesiredState
 
@@ -116,12 +117,12 @@ class Sandbox:
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        if not match:
+        env = parse_banner(line)  # INKBOX_BASE_URL=... INKBOX_API_KEY=...
+        if not env:
             self.process.kill()
             self._log.seek(0)
             raise RuntimeError(f"sandbox did not start: {line!r} {self._log.read()!r}")
-        self.base_url = match.group(1)
+        self.base_url = env["INKBOX_BASE_URL"]
         self.http = httpx.Client(base_url=self.base_url, timeout=120, trust_env=False)
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -19,6 +20,19 @@ from inkbox_sync.sandbox.versions import DEFAULT_API_VERSION, VERSIONS
 @click.group("sandbox")
 def command() -> None:
     """A local server that speaks the Inkbox phone API, for tests and demos."""
+
+
+def banner(base_url: str, api_key: str) -> str:
+    """`INKBOX_BASE_URL=... INKBOX_API_KEY=...`, quoted for a POSIX shell where needed
+    (an IPv6 URL's brackets are a glob). The key is the sandbox's own, not an Inkbox one."""
+    return f"INKBOX_BASE_URL={shlex.quote(base_url)} INKBOX_API_KEY={shlex.quote(api_key)}"
+
+
+def parse_banner(line: str) -> dict[str, str] | None:
+    """The variables of a `banner` line, as a shell would read them; None for another line."""
+    if not line.startswith("INKBOX_BASE_URL="):
+        return None
+    return dict(word.split("=", 1) for word in shlex.split(line))
 
 
 @command.command("serve")
@@ -132,7 +146,7 @@ def serve(
       inkbox-sync sandbox serve --port 0 --latency-ms 20 --fail-rate 0.05 --seed 7
       inkbox-sync sandbox serve --api-version 2026-06   the per-number rules of 2026-06
     \b
-    Point clients at it with:
+    Point clients at it with its first line, for example:
       INKBOX_BASE_URL=http://127.0.0.1:8765 INKBOX_API_KEY=sandbox-key
     \b
     Control endpoints (no key needed, not rate limited, not logged):
@@ -165,10 +179,11 @@ def serve(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # The first line is the contract with scripts and tests: they parse the URL from it.
-    click.echo(f"Inkbox sandbox listening on {server.base_url}")
-    key_note = "the default, sandbox-key" if api_key == DEFAULT_API_KEY else "as given"
-    click.echo(f"API base {server.base_url}/api/v1; API key: {key_note}")
+    # The first line is the contract with people and scripts: pasted into a shell it
+    # points inkbox-sync at this sandbox; scripts and tests parse the URL from it.
+    click.echo(banner(server.base_url, api_key))
+    address = f"[{host}]:{server.port}" if ":" in host else f"{host}:{server.port}"
+    click.echo(f"Inkbox sandbox listening on {address}; API under /api/v1, control /_sandbox/")
     click.echo(f"State: {state_file}" if state_file else "State: demo organisation, in memory")
     click.echo(f"API version: {api_version}")
     if server.migrated_from:

@@ -167,7 +167,15 @@ def check_base_url(base_url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"base URL must not have a query or fragment: {redact_url(base_url)!r}")
-    return base_url.rstrip("/")
+    root = base_url.rstrip("/")
+    if root.endswith("/api/v1"):
+        # Refused, not stripped: the SDK reads INKBOX_BASE_URL the same way (it adds
+        # /api/v1 too), so a value that only worked here would 404 everywhere else.
+        raise ConfigError(
+            f"base URL {redact_url(base_url)!r} ends in /api/v1, which inkbox-sync adds "
+            f"itself: use INKBOX_BASE_URL={redact_url(root.removesuffix('/api/v1'))}"
+        )
+    return root
 
 
 def _detail_text(detail: object, status: int) -> str:

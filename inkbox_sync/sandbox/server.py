@@ -37,6 +37,7 @@ from inkbox_sync.sandbox.versions import (
 )
 
 DEFAULT_API_KEY: Final = "sandbox-key"
+_WILDCARD_TO_LOOPBACK: Final = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +209,9 @@ class SandboxServer:
 
     @property
     def base_url(self) -> str:
-        """`http://host:port`, without `/api/v1` (clients add their paths)."""
-        host = self.options.host
+        """`http://host:port`, without `/api/v1` (clients add their paths). On a
+        wildcard host (all interfaces) the URL names loopback, where clients reach it."""
+        host = _WILDCARD_TO_LOOPBACK.get(self.options.host, self.options.host)
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 

@@ -117,6 +117,8 @@ def test_accepted_base_urls(url: str) -> None:
         ("ftp://inkbox.ai", "must be https://"),
         ("inkbox.ai", "must be https://"),
         ("https://inkbox.ai/?token=SECRET", "must not have a query"),
+        ("http://127.0.0.1:8765/api/v1", "use INKBOX_BASE_URL=http://127.0.0.1:8765$"),
+        ("https://x.example/inkbox/api/v1/", "use INKBOX_BASE_URL=https://x.example/inkbox$"),
     ],
 )
 def test_refused_base_urls(url: str, why: str) -> None:

@@ -8,7 +8,8 @@
         assert box.requests()[-1]["status"] == 201
 
 `base_url` has no `/api/v1` suffix. The port is picked by the server
-(`--port 0`) and read from the first line it prints. The module-level
+(`--port 0`); URL and key are read from the first line it prints
+(`INKBOX_BASE_URL=... INKBOX_API_KEY=...`), as a user would paste it. The module-level
 functions speak to the control endpoints of any sandbox, including an
 in-process `SandboxServer` or `EmbeddedSandbox` (pass its `base_url`).
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -31,11 +31,12 @@ from typing import IO, Any
 
 import httpx
 
-DEFAULT_API_KEY = "sandbox-key"
+from inkbox_sync.cli.sandbox_cmd import parse_banner
+
 #: The API version inkbox-sync's client speaks today: the sandbox the CLI's tests run
 #: against speaks it, explicitly. (2026-10 once the client does; see the README.)
 CLIENT_API_VERSION = "2026-06"
-_URL_LINE = re.compile(r"listening on (http://\S+)")
+
 # The real console entry point, without depending on the venv's bin/ being on PATH.
 _ENTRY = "from inkbox_sync.cli.main import main; main()"
 
@@ -49,6 +50,7 @@ class SandboxProcess:
     state_path: Path | None
     process: subprocess.Popen[str]
     args: list[str]
+    banner: str  # the first line it printed: INKBOX_BASE_URL=... INKBOX_API_KEY=...
     _stderr: IO[bytes] = field(repr=False)
     _stderr_text: str | None = field(default=None, repr=False)
 
@@ -182,8 +184,8 @@ def start_sandbox(
             line = lines.get(timeout=timeout)
             if line is None:
                 raise RuntimeError("sandbox exited before listening")
-            match = _URL_LINE.search(line)
-            if match:
+            env = parse_banner(line)
+            if env:
                 break
     except (queue.Empty, RuntimeError) as exc:
         process.kill()
@@ -193,11 +195,12 @@ def start_sandbox(
             f"sandbox did not start ({exc or 'timeout'}): {stderr.read().decode(errors='replace')}"
         ) from None
     return SandboxProcess(
-        base_url=match.group(1),
-        api_key=options.get("api_key") or DEFAULT_API_KEY,
+        base_url=env["INKBOX_BASE_URL"],
+        api_key=env["INKBOX_API_KEY"],
         state_path=state,
         process=process,
         args=args,
+        banner=line.rstrip("\n"),
         _stderr=stderr,
     )
 
