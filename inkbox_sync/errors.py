@@ -15,8 +15,11 @@ place that prints them::
     │   └── ApplyInterrupted         ...because of SIGINT or SIGTERM: exit 130 or 143
     └── ApiError                     the Inkbox API answered with an error
         ├── TemporaryApiError        worth retrying: 429, 5xx, timeouts, lost connections
-        │   └── RateLimitedError     429, with the server's Retry-After in seconds
+        │   ├── RateLimitedError     429, with the server's Retry-After in seconds
+        │   └── UnreachableError     no answer (refused, reset, timed out, cut short), every try
         └── PermanentApiError        retrying will not help: other 4xx
+            ├── ConnectionFailedError  no answer, and none will come: certificate, unknown
+            │                        host, TLS, a refused proxy tunnel, an oversized answer
             ├── AuthError            401 or 403
             ├── NotFoundError        404
             ├── ConflictError        409; `existing_rule_id` when a rule slot is taken
@@ -182,3 +185,21 @@ class ConflictError(PermanentApiError):
 
 class ValidationFailedError(PermanentApiError):
     """422: the API rejected the request body."""
+
+
+class UnreachableError(TemporaryApiError):
+    """No answer came, on every attempt: `cause` says why in words that name `host`."""
+
+    def __init__(self, message: str, *, host: str, cause: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.cause = cause
+
+
+class ConnectionFailedError(PermanentApiError):
+    """No answer came, and retrying cannot bring one: `cause` names `host` and the reason."""
+
+    def __init__(self, message: str, *, host: str, cause: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.cause = cause

@@ -18,6 +18,7 @@ from typing import Final, Self, TypeVar, cast
 import httpx
 
 from inkbox_sync.client.transport import (
+    DEFAULT_DEADLINE,
     ClientStats,
     OnRequest,
     RetryPolicy,
@@ -57,6 +58,9 @@ QUEUED_AHEAD: Final = 2
 #: A listing that never ends is a server bug: 10,000 pages is 2M rules at 200 a page
 #: (the benchmark fleet is 500 pages), and bounds the damage of a has_more that lies.
 MAX_PAGES: Final = 10_000
+#: connect: DNS, TCP (every address, Happy Eyeballs) and TLS together; read: each wait
+#: for more of an answer; write: each wait for the socket to take the request. The
+#: whole attempt has its own deadline (`DEFAULT_DEADLINE`). See the README.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 NUMBER_FIELDS: Final = frozenset(
     {"incoming_call_action", "client_websocket_url", "incoming_call_webhook_url", "filter_mode"}
@@ -109,6 +113,7 @@ class InkboxClient:
         transport: httpx.AsyncBaseTransport | None = None,
         concurrency: int = 8,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: _random.Random | None = None,
@@ -122,6 +127,7 @@ class InkboxClient:
             transport=transport,
             concurrency=concurrency,
             timeout=timeout,
+            deadline=deadline,
             retry=retry or RetryPolicy(),
             sleep=sleep,
             rng=rng or _random.Random(),

@@ -7,49 +7,46 @@ resource URLs or fields: those live in `inkbox_sync.client.api`.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import random as _random
-import sys
+import socket
+import ssl
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import quote, urlencode, urlsplit
-from urllib.request import getproxies
 
 import httpx
 
 from inkbox_sync import __version__
-from inkbox_sync.client.http11 import Http11Transport
 from inkbox_sync.client.pacing import RateLimitPacer, parse_retry_after
+from inkbox_sync.client.pool import AnswerTooLarge, ConnectionPool, TunnelRefused
+from inkbox_sync.client.proxy import proxy_from_environment
 from inkbox_sync.errors import (
     ApiError,
     AuthError,
     ConfigError,
     ConflictError,
+    ConnectionFailedError,
     NotFoundError,
     PermanentApiError,
     RateLimitedError,
     TemporaryApiError,
+    UnreachableError,
     ValidationFailedError,
 )
 from inkbox_sync.redact import Redactor, redact_url
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+#: The longest one attempt may take, connecting to last byte, however the bytes
+#: trickle in (`timeout.read` bounds each wait for more of them).
+DEFAULT_DEADLINE: Final = 120.0
+API_KEY_HEADER: Final = "X-API-Key"
 
-
-def _remember_sniffio_is_missing() -> None:
-    """httpcore 1.0 runs `import sniffio` several times per request (to tell asyncio
-    from trio); when sniffio is not installed (anyio 4.x no longer requires it),
-    each failed import searches sys.path again: ~60 us, 5 times a request. A
-    None in sys.modules makes the import fail at once, as the search would;
-    httpcore then assumes asyncio, which is what this client runs on."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_remember_sniffio_is_missing()
+# httpx masks Authorization in a Headers repr; the Inkbox key travels in its own
+# header, which must never show in a repr either (a traceback, a debugger, a log).
+httpx._models.SENSITIVE_HEADERS.add(API_KEY_HEADER.lower())
 
 
 class _NoCookies(httpx.Cookies):
@@ -78,20 +75,8 @@ class _ApiClient(httpx.AsyncClient):
     def cookies(self, cookies: object) -> None:
         raise TypeError("this client keeps no cookies")
 
-
-def _environment_proxies() -> bool:
-    """Whether the environment names a proxy that httpx would route through."""
-    return any(key in ("http", "https", "all") for key in getproxies())
-
-
-#: Transport failures that may pass on retry. A create that failed this way
-#: may still have been committed; see `Transport.request`.
-_RETRYABLE_EXC: Final = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-    httpx.ProxyError,
-)
+    def __repr__(self) -> str:
+        return "<_ApiClient>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +186,30 @@ def _detail_text(detail: object, status: int) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
+def check_api_key(api_key: str) -> None:
+    """ConfigError for a key that cannot travel in an HTTP header (never quoting it)."""
+    if not api_key.isascii():
+        raise ConfigError(
+            "the API key has a non-ASCII character; check INKBOX_API_KEY or --api-key "
+            "(a key copied from a web page may carry a typographic quote or dash)"
+        )
+    if not api_key.isprintable() or api_key != api_key.strip():
+        raise ConfigError(
+            "the API key has a line break, control character or surrounding whitespace; "
+            "check INKBOX_API_KEY or --api-key"
+        )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and every `__cause__`/`__context__` behind it."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
 class Transport:
     """Sends requests with pacing, bounded concurrency and the one retry loop."""
 
@@ -212,6 +221,7 @@ class Transport:
         transport: httpx.AsyncBaseTransport | None,
         concurrency: int,
         timeout: float | httpx.Timeout,
+        deadline: float,
         retry: RetryPolicy,
         sleep: Sleep,
         rng: _random.Random,
@@ -221,6 +231,7 @@ class Transport:
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        check_api_key(api_key)
         self.concurrency = concurrency
         self.stats = stats if stats is not None else ClientStats()
         self._retry = retry
@@ -228,26 +239,32 @@ class Transport:
         self._rng = rng
         self._clock = clock
         self._on_request = on_request
+        self._deadline = deadline
         self._scrub = Redactor([api_key])
         self._sem = asyncio.Semaphore(concurrency)
         self._pacer = RateLimitPacer(clock)
-        if transport is None and not _environment_proxies():
-            # httpx's own transport (httpcore) costs ~1 ms of CPU a request; see http11.py.
-            # With a proxy configured, keep httpx's: only it honours HTTP(S)_PROXY.
-            transport = Http11Transport(max_idle=concurrency)
         self._base_url = check_base_url(base_url)
+        parts = urlsplit(self._base_url)
+        self._host = parts.hostname or ""
+        if transport is None:
+            # Proxy variables are read now, so that a bad one fails before any work.
+            proxy_from_environment(parts.scheme, self._host, parts.port or 443)
+            transport = ConnectionPool(max_idle=concurrency)
         self._http = _ApiClient(
             base_url=self._base_url,
             headers={
-                "X-API-Key": api_key,
+                API_KEY_HEADER: api_key,
                 "Accept": "application/json",
                 "User-Agent": f"inkbox-sync/{__version__}",
             },
             timeout=timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=False,  # a redirect could carry the key to another host
+            trust_env=False,  # proxies and trust are the pool's (proxy.py, tls.py); no .netrc
         )
+
+    def __repr__(self) -> str:
+        return f"Transport({self._host!r}, concurrency={self.concurrency})"
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -262,13 +279,17 @@ class Transport:
     ) -> object:
         """Send until a definitive answer; return the parsed JSON body (None if empty).
 
-        Every method is retried on 429, 5xx, timeouts and connection errors.
-        GET, PATCH and DELETE are idempotent. A POST that failed ambiguously
-        (5xx, timeout, connection lost after sending) may have been committed;
-        it is retried all the same, and the caller must treat a 409 on the
-        retry as "possibly mine" (see `InkboxClient.create_rule`). A 429 was
-        not committed. Non-2xx answers raise the matching ApiError; a 409 says
-        whether an earlier attempt failed that way (`after_lost_answer`).
+        Every method is retried on 429, 5xx and temporary transport failures
+        (refused or reset connections, timeouts, answers cut short or
+        malformed). GET, PATCH and DELETE are idempotent. A POST that failed
+        ambiguously (5xx, timeout, connection lost after sending) may have been
+        committed; it is retried all the same, and the caller must treat a 409
+        on the retry as "possibly mine" (see `InkboxClient.create_rule`). A 429
+        was not committed. Permanent failures are raised at once: other 4xx
+        (the matching ApiError), and a ConnectionFailedError for a certificate
+        that does not verify, a host name that does not resolve, or an answer
+        over the size limits. A 409 says whether an earlier attempt failed in a way
+        that may have committed it (`after_lost_answer`).
         """
         failures = 0
         limited = 0
@@ -315,12 +336,16 @@ class Transport:
                         status=status,
                     )
                 return self._json(what, outcome)
-            # A transport failure: `outcome` is the exception's class name.
+            # A temporary transport failure: `outcome` says what, naming the host.
             self.stats.transport_errors += 1
             failures += 1
             lost = True
             if failures >= self._retry.max_attempts:
-                raise TemporaryApiError(f"{what}: {outcome} after {attempt} attempts")
+                raise UnreachableError(
+                    f"{what}: {outcome} (gave up after {attempt} attempts)",
+                    host=self._host,
+                    cause=outcome,
+                )
             await self._backoff(failures)
 
     async def _attempt(
@@ -331,7 +356,7 @@ class Transport:
         json: object,
         attempt: int,
     ) -> httpx.Response | str:
-        """One send: a response, or the class name of a retryable transport failure."""
+        """One send: a response, or what went wrong if it is worth another try."""
         async with self._sem:
             await self._pace()
             seq = self._pacer.sent()
@@ -345,11 +370,17 @@ class Transport:
                     + path
                     + (f"?{urlencode(params, quote_via=quote)}" if params else "")
                 )
-                response = await self._http.request(method, url, json=json)
-            except _RETRYABLE_EXC as exc:
+                async with asyncio.timeout(self._deadline):
+                    response = await self._http.request(method, url, json=json)
+            except (httpx.TransportError, TimeoutError) as exc:
                 self._pacer.settled(seq)
-                self._emit(method, path, params, None, started, attempt, type(exc).__name__)
-                return type(exc).__name__
+                cause, permanent = self._failure(exc)
+                self._emit(method, path, params, None, started, attempt, cause)
+                if permanent:
+                    raise ConnectionFailedError(
+                        f"{method} {path}: {cause} (not retried)", host=self._host, cause=cause
+                    ) from None
+                return cause
             except httpx.HTTPError as exc:
                 self._pacer.settled(seq)
                 # Not transient (a bad URL, a protocol error on our side): report it
@@ -364,6 +395,22 @@ class Transport:
             self.stats.bytes_received += len(response.content)
             self._emit(method, path, params, response.status_code, started, attempt, None)
             return response
+
+    def _failure(self, exc: httpx.TransportError | TimeoutError) -> tuple[str, bool]:
+        """(what went wrong, naming the host; whether it is permanent). See `request`."""
+        if isinstance(exc, TimeoutError):
+            return f"{self._host}: no complete answer within {self._deadline:g} s", False
+        text = self._scrub.text(str(exc)) or type(exc).__name__
+        if self._host and self._host not in text:
+            text = f"{self._host}: {text}"
+        causes = _causes(exc)
+        permanent = (
+            isinstance(exc, (AnswerTooLarge, httpx.UnsupportedProtocol, httpx.LocalProtocolError))
+            or (isinstance(exc, TunnelRefused) and 400 <= exc.status < 500)
+            or any(isinstance(c, ssl.SSLError) for c in causes)
+            or any(isinstance(c, socket.gaierror) and c.errno != socket.EAI_AGAIN for c in causes)
+        )
+        return text, permanent
 
     async def _pace(self) -> None:
         """Wait while the rate-limit window is spent; give up waiting after the cap."""

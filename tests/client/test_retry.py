@@ -11,7 +11,12 @@ import httpx
 import pytest
 
 from inkbox_sync.client import RetryPolicy
-from inkbox_sync.errors import ConflictError, RateLimitedError, TemporaryApiError
+from inkbox_sync.errors import (
+    ConflictError,
+    RateLimitedError,
+    TemporaryApiError,
+    UnreachableError,
+)
 from tests.client.fakes import FakeApi, FakeTime, fail_times, make_client
 
 POLICY = RetryPolicy()
@@ -92,9 +97,17 @@ def test_retry_budget_exhausted_raises_temporary_error_naming_the_request() -> N
 def test_transport_failures_exhausted_raise_temporary_error() -> None:
     api = FakeApi.fleet(1, 0)
     api.faults.append(timeout)
-    with pytest.raises(TemporaryApiError, match=r"GET /api/v1/phone/numbers: ReadTimeout") as e:
+    with pytest.raises(UnreachableError) as e:
         list_numbers(api, FakeTime(), retry=RetryPolicy(max_attempts=3))
-    assert e.value.status is None
+    assert str(e.value) == (
+        "GET /api/v1/phone/numbers: inkbox.test: timed out (gave up after 3 attempts)"
+    )
+    assert isinstance(e.value, TemporaryApiError)
+    assert (e.value.status, e.value.host, e.value.cause) == (
+        None,
+        "inkbox.test",
+        "inkbox.test: timed out",
+    )
     assert len(api.log) == 3
 
 

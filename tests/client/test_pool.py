@@ -1,4 +1,4 @@
-"""The lean HTTP/1.1 transport: framing, keep-alive, and failures as httpx exceptions.
+"""The connection pool on the wire: framing, keep-alive, stale connections, limits, timeouts.
 
 Each test runs a loopback server that reads one request at a time and answers
 with scripted raw bytes, so every framing case is exactly what goes on the wire.
@@ -13,10 +13,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from inkbox_sync.client import InkboxClient
-from inkbox_sync.client.http11 import Http11Transport
+from inkbox_sync.client.pool import AnswerTooLarge, ConnectionPool
 
-Answer = Callable[[int, bytes], bytes | None]  # (request number, raw request) -> raw answer
+#: (request number, raw request) -> raw answer; None: close without one; (answer, later):
+#: `later` is sent 50 ms after the answer, unasked, and then the connection is closed.
+Answer = Callable[[int, bytes], bytes | tuple[bytes, bytes] | None]
 
 
 def ok(body: bytes, *headers: str) -> bytes:
@@ -47,8 +48,16 @@ async def serve(answer: Answer) -> tuple[asyncio.Server, list[bytes], list[int]]
                 out = answer(len(seen), raw)
                 if out is None:
                     return  # close without answering
+                later = b""
+                if isinstance(out, tuple):
+                    out, later = out
                 writer.write(out)
                 await writer.drain()
+                if later:
+                    await asyncio.sleep(0.05)
+                    writer.write(later)
+                    await writer.drain()
+                    return
                 if b"connection: close" in out.lower():
                     return
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -61,8 +70,14 @@ async def serve(answer: Answer) -> tuple[asyncio.Server, list[bytes], list[int]]
 
 
 def exchange(
-    answer: Answer, *requests: tuple[str, str, bytes | None], timeout: float = 5.0
+    answer: Answer,
+    *requests: tuple[str, str, bytes | None],
+    timeout: float | httpx.Timeout = 5.0,
+    pool: ConnectionPool | None = None,
+    pause: float = 0.0,
 ) -> tuple[list[httpx.Response | Exception], list[bytes], list[int]]:
+    """Send `requests` one after another (`pause` seconds apart) to a server scripted by `answer`."""
+
     async def go() -> tuple[list[httpx.Response | Exception], list[bytes], list[int]]:
         server, seen, conns = await serve(answer)
         port = server.sockets[0].getsockname()[1]
@@ -70,10 +85,15 @@ def exchange(
         async with (
             server,
             httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", transport=Http11Transport(), timeout=timeout
+                base_url=f"http://127.0.0.1:{port}",
+                transport=pool or ConnectionPool(),
+                timeout=timeout,
+                trust_env=False,
             ) as client,
         ):
-            for method, path, body in requests:
+            for i, (method, path, body) in enumerate(requests):
+                if i and pause:
+                    await asyncio.sleep(pause)  # let what the server sent meanwhile arrive
                 try:
                     out.append(await client.request(method, path, content=body))
                 except httpx.HTTPError as exc:
@@ -171,7 +191,7 @@ def test_stale_connection_after_server_side_close_gets_a_fresh_one() -> None:
         async with (
             server,
             httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", transport=Http11Transport()
+                base_url=f"http://127.0.0.1:{port}", transport=ConnectionPool()
             ) as client,
         ):
             await client.get("/")
@@ -191,6 +211,13 @@ def test_stale_connection_after_server_side_close_gets_a_fresh_one() -> None:
         b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\nshort",
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\n",
+        # What the hand-written parser accepted: a signed length, a 0x chunk size.
+        b"HTTP/1.1 200 OK\r\ncontent-length: +34\r\n\r\n" + b"x" * 34,
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0x22\r\n"
+        + b"x" * 34
+        + b"\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd",
+        b"HTTP/1.1 2000 OK\r\n\r\n",
     ],
 )
 def test_broken_answers_are_remote_protocol_errors(answer: bytes) -> None:
@@ -207,7 +234,7 @@ def test_read_timeout_and_refused_connection() -> None:
     async def go() -> tuple[httpx.ReadTimeout, httpx.ConnectError]:
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        transport = Http11Transport()
+        transport = ConnectionPool()
         async with server, httpx.AsyncClient(transport=transport, timeout=0.05) as client:
             with pytest.raises(httpx.ReadTimeout) as timed_out:
                 await client.get(f"http://127.0.0.1:{port}/")
@@ -225,7 +252,7 @@ def test_read_timeout_and_refused_connection() -> None:
 
 def test_line_breaks_in_headers_are_refused_before_sending() -> None:
     async def go() -> None:
-        async with httpx.AsyncClient(transport=Http11Transport()) as client:
+        async with httpx.AsyncClient(transport=ConnectionPool()) as client:
             request = client.build_request("GET", "http://127.0.0.1:9/")
             request.headers["x-evil"] = "a\r\nx-injected: 1"
             await client.send(request)
@@ -234,26 +261,114 @@ def test_line_breaks_in_headers_are_refused_before_sending() -> None:
         asyncio.run(go())
 
 
-def test_the_client_uses_it_unless_a_proxy_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
+TIMEOUT_408 = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
 
-    def transport_of(client: InkboxClient) -> object:
-        return client._t._http._transport
 
-    async def go() -> tuple[object, object]:
-        async with InkboxClient("https://inkbox.example", "k") as direct:
-            monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-            async with InkboxClient("https://inkbox.example", "k") as proxied:
-                return transport_of(direct), transport_of(proxied)
+def bodies(got: list[httpx.Response | Exception]) -> list[object]:
+    return [r.text if isinstance(r, httpx.Response) else type(r).__name__ for r in got]
 
-    direct, proxied = asyncio.run(go())
-    assert isinstance(direct, Http11Transport)
-    assert not isinstance(proxied, Http11Transport)
+
+def test_unsolicited_408_on_an_idle_connection_is_never_read_as_an_answer() -> None:
+    # The server times the idle connection out with a 408 (as nginx and others do)
+    # while the client holds it in the pool; the next request must not read it.
+    got, _, conns = exchange(
+        lambda n, raw: (ok(b"first"), TIMEOUT_408) if n == 1 else ok(b"second"),
+        ("GET", "/", None),
+        ("GET", "/", None),
+        pause=0.3,
+    )
+    assert bodies(got) == ["first", "second"]
+    assert conns == [1, 2]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_408_answering_a_request_on_a_reused_connection_is_sent_again(method: str) -> None:
+    # The race: the server's 408 crossed the request on the wire. The server never
+    # took the request, so sending it again is safe for any method.
+    got, seen, conns = exchange(
+        lambda n, raw: ok(b"first") if n == 1 else TIMEOUT_408 if n == 2 else ok(b"again"),
+        ("GET", "/", None),
+        (method, "/", b"{}"),
+    )
+    assert bodies(got) == ["first", "again"]
+    assert conns == [1, 1, 2]
+    assert seen[1] == seen[2]
+
+
+def test_bytes_after_an_answer_keep_the_connection_from_reuse() -> None:
+    # A server that sends more than Content-Length said: the surplus looks like an
+    # answer, and the next request must not get it.
+    stale = ok(b"stale")
+    got, _, conns = exchange(
+        lambda n, raw: ok(b"first") + stale if n == 1 else ok(b"second"),
+        ("GET", "/", None),
+        ("GET", "/", None),
+    )
+    assert bodies(got) == ["first", "second"]
+    assert conns == [1, 2]
+
+
+def test_reused_connection_closed_without_an_answer() -> None:
+    # The server closed the kept-alive connection just as the request went out: an
+    # idempotent request is sent again on a new connection; a POST is left to the
+    # retry loop, which knows a create may have landed.
+    answers = {1: ok(b"a"), 2: None, 3: ok(b"b"), 4: ok(b"c"), 5: None}
+    got, _, conns = exchange(
+        lambda n, raw: answers.get(n, ok(b"d")),
+        ("GET", "/", None),
+        ("GET", "/", None),
+        ("GET", "/", None),
+        ("POST", "/", b"{}"),
+        ("GET", "/", None),
+    )
+    assert bodies(got) == ["a", "b", "c", "RemoteProtocolError", "d"]
+    assert conns == [1, 1, 2, 2, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nx-big: " + b"a" * 70_000 + b"\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2000\r\n\r\n" + b"x" * 2000,
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        + b"200\r\n"
+        + b"x" * 512
+        + b"\r\n" * 1
+        + b"200\r\n"
+        + b"x" * 512
+        + b"\r\n0\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 2000,  # delimited by the end of the connection
+    ],
+    ids=["head", "content-length", "chunked", "until-close"],
+)
+def test_oversized_answers_are_refused(answer: bytes) -> None:
+    got, _, _ = exchange(
+        lambda n, raw: answer, ("GET", "/", None), pool=ConnectionPool(max_body=1000)
+    )
+    assert isinstance(got[0], AnswerTooLarge), got[0]
+
+
+def test_a_trickling_answer_is_read_while_each_read_is_within_the_read_timeout() -> None:
+    # httpx's `read` timeout is per read, not per answer: 20 bytes, one every 30 ms,
+    # take 0.6 s and never wait 0.3 s for the next one.
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0.03)
+            writer.write(b"x")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> str:
+        server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with (
+            server,
+            httpx.AsyncClient(
+                transport=ConnectionPool(), timeout=httpx.Timeout(5.0, read=0.3), trust_env=False
+            ) as client,
+        ):
+            return (await client.get(f"http://127.0.0.1:{port}/")).text
+
+    assert asyncio.run(go()) == "x" * 20
