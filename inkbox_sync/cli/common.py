@@ -37,13 +37,24 @@ def parse_targets(values: Sequence[str]) -> list[str]:
 
 
 def connection(options: GlobalOptions, endpoint: Endpoint) -> Connection:
-    """The API connection for a command; -vv logs every request (paths only, never the key)."""
+    """The API connection for a command; -v logs every failed attempt (429, 5xx, no
+    answer: what went wrong and where), -vv every request (paths only, never the key)."""
+    on_request = None
+    if options.verbose >= 2:
+        on_request = _log_request
+    elif options.verbose == 1:
+        on_request = _log_failed_attempt
     return Connection(
         endpoint.base_url,
         endpoint.api_key,
         concurrency=options.concurrency,
-        on_request=_log_request if options.verbose >= 2 else None,
+        on_request=on_request,
     )
+
+
+def _log_failed_attempt(event: RequestEvent) -> None:
+    if event.status is None or event.status == 429 or event.status >= 500:
+        _log_request(event)
 
 
 def _log_request(event: RequestEvent) -> None:

@@ -156,8 +156,8 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         self._idle.clear()
         for conn in conns:
             conn.close()
-        if conns:  # let the closes (a TLS close_notify among them) go out before the loop ends
-            await asyncio.sleep(0)
+        if conns:  # let the closes (a TLS close_notify among them) finish before the loop ends
+            await asyncio.wait([conn.closed for conn in conns], timeout=1.0)
 
     def _checkout(self, origin: Origin) -> _Connection | None:
         conns = self._idle.get(origin)
@@ -249,6 +249,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None  # set while the socket is full
         self._paused = False
+        self.closed: asyncio.Future[None] = loop.create_future()  # done once the socket is
 
     def __repr__(self) -> str:
         return f"<_Connection idle={self._idle_since is not None} dead={self._dead}>"
@@ -283,6 +284,8 @@ class _Connection(asyncio.Protocol):
         self._dead = True
         self._lost = exc
         self._wake()
+        if not self.closed.done():
+            self.closed.set_result(None)
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 

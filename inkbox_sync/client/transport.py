@@ -129,7 +129,7 @@ class RequestEvent:
     status: int | None  # None when no answer came (see `error`)
     elapsed: float  # seconds
     attempt: int
-    error: str | None = None  # exception class name of a transport failure
+    error: str | None = None  # what went wrong when no answer came, naming the host
 
 
 OnRequest = Callable[[RequestEvent], None]
