@@ -249,6 +249,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None  # set while the socket is full
         self._paused = False
+        self._received = 0  # bytes of the current answer so far
         self.closed: asyncio.Future[None] = loop.create_future()  # done once the socket is
 
     def __repr__(self) -> str:
@@ -342,22 +343,13 @@ class _Connection(asyncio.Protocol):
         if self._writable is not None:
             await self._within(self._writable, timeouts.get("write"), httpx.WriteTimeout, "write")
         read = timeouts.get("read")
-        received = 0
+        self._received = 0
         response: h11.Response | None = None
         chunks: list[bytes] = []
         size = 0
         while True:
-            try:
-                event = h.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise _protocol_error(exc) from exc
-            if event is h11.NEED_DATA:
-                data = await self._read(read)
-                if reused and not data and received == 0:
-                    raise _Unanswered(0)
-                received += len(data)
-                h.receive_data(data)
-            elif type(event) is h11.Data:
+            event = await self._next_event(read, stale_if_closed=reused)
+            if type(event) is h11.Data:
                 size += len(event.data)
                 if size > max_body:
                     raise AnswerTooLarge(f"answer body over {max_body} bytes")
@@ -403,15 +395,9 @@ class _Connection(asyncio.Protocol):
         self._transport.write(
             h.send(h11.Request(method=b"CONNECT", target=authority, headers=headers))
         )
-        while True:
-            try:
-                event = h.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise _protocol_error(exc) from exc
-            if event is h11.NEED_DATA:
-                h.receive_data(await self._read(read))
-            elif type(event) is h11.Response:
-                break
+        event = await self._next_event(read, stale_if_closed=False)
+        while type(event) is not h11.Response:  # 1xx first, or h11 ends it with an error
+            event = await self._next_event(read, stale_if_closed=False)
         if not 200 <= event.status_code < 300:
             raise TunnelRefused(
                 f"proxy {proxy.host}:{proxy.port} refused a tunnel to {host}:{port}: "
@@ -427,6 +413,22 @@ class _Connection(asyncio.Protocol):
             transport = await self._loop.start_tls(self._transport, self, tls, server_hostname=host)
             assert isinstance(transport, asyncio.Transport)
             self._transport = transport
+
+    async def _next_event(self, read: float | None, *, stale_if_closed: bool) -> object:
+        """h11's next event, reading from the socket as it needs. `stale_if_closed`: a
+        connection that ends before a byte of the answer raises _Unanswered."""
+        while True:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise _protocol_error(exc) from exc
+            if event is not h11.NEED_DATA:
+                return event
+            data = await self._read(read)
+            if stale_if_closed and not data and not self._received:
+                raise _Unanswered(0)
+            self._received += len(data)
+            self._h11.receive_data(data)
 
     async def _read(self, seconds: float | None) -> bytes:
         """The bytes received so far, waiting up to `seconds` for some; b"" at the end."""

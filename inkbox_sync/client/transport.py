@@ -399,7 +399,10 @@ class Transport:
     def _failure(self, exc: httpx.TransportError | TimeoutError) -> tuple[str, bool]:
         """(what went wrong, naming the host; whether it is permanent). See `request`."""
         if isinstance(exc, TimeoutError):
-            return f"{self._host}: no complete answer within {self._deadline:g} s", False
+            return (
+                f"{self._host}: timed out after {self._deadline:g} s (the deadline of one attempt)",
+                False,
+            )
         text = self._scrub.text(str(exc)) or type(exc).__name__
         if self._host and self._host not in text:
             text = f"{self._host}: {text}"
