@@ -187,6 +187,24 @@ def test_a_refused_connection_is_retried_and_then_named() -> None:
     assert [(e.attempt, e.error) for e in events] == [(1, cause), (2, cause), (3, cause)]
 
 
+def test_refused_on_every_address_is_still_connection_refused(
+    resolver: dict[str, list[str]],
+) -> None:
+    # asyncio alone would merge the two refusals into one errno-less OSError;
+    # aiohappyeyeballs keeps the errno they share, so the cause can be named.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    resolver["two.test"] = ["127.0.0.2", "127.0.0.1"]
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=ConnectionPool(), trust_env=False) as client:
+            await client.get(f"http://two.test:{port}/")
+
+    with pytest.raises(httpx.ConnectError, match=rf"^two.test:{port}: connection refused$"):
+        asyncio.run(go())
+
+
 @pytest.fixture
 def blackhole() -> Iterator[tuple[str, int]]:
     """127.0.0.2:PORT, where connections hang: a listener whose backlog is full, so the
