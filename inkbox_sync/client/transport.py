@@ -46,7 +46,10 @@ API_KEY_HEADER: Final = "X-API-Key"
 
 # httpx masks Authorization in a Headers repr; the Inkbox key travels in its own
 # header, which must never show in a repr either (a traceback, a debugger, a log).
-httpx._models.SENSITIVE_HEADERS.add(API_KEY_HEADER.lower())
+# (A private set of httpx's: should it move, test_connect's repr test says so.)
+_SENSITIVE = getattr(httpx._models, "SENSITIVE_HEADERS", None)
+if isinstance(_SENSITIVE, set):
+    _SENSITIVE.add(API_KEY_HEADER.lower())
 
 
 class _NoCookies(httpx.Cookies):
@@ -201,12 +204,14 @@ def check_api_key(api_key: str) -> None:
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and every `__cause__`/`__context__` behind it."""
+    """The exception and every exception behind it (`raise ... from` or implicit)."""
     out: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in out:
         out.append(current)
-        current = current.__cause__ or current.__context__
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
     return out
 
 
