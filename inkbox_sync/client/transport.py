@@ -341,15 +341,17 @@ class Transport:
                         status=status,
                     )
                 return self._json(what, outcome)
-            # A temporary transport failure: `outcome` says what, naming the host.
+            # A temporary transport failure: what went wrong (naming the host), and
+            # whether the request may have reached the server before it did.
+            cause, sent = outcome
             self.stats.transport_errors += 1
             failures += 1
-            lost = True
+            lost = lost or sent
             if failures >= self._retry.max_attempts:
                 raise UnreachableError(
-                    f"{what}: {outcome} (gave up after {attempt} attempts)",
+                    f"{what}: {cause} (gave up after {attempt} attempts)",
                     host=self._host,
-                    cause=outcome,
+                    cause=cause,
                 )
             await self._backoff(failures)
 
@@ -360,8 +362,11 @@ class Transport:
         params: Mapping[str, str] | None,
         json: object,
         attempt: int,
-    ) -> httpx.Response | str:
-        """One send: a response, or what went wrong if it is worth another try."""
+    ) -> httpx.Response | tuple[str, bool]:
+        """One send: a response, or (what went wrong, whether the request may have
+        reached the server) if it is worth another try. A failure to connect
+        (refused, connect timeout) sent nothing: a create retried after one
+        cannot have landed twice."""
         async with self._sem:
             await self._pace()
             seq = self._pacer.sent()
@@ -385,7 +390,7 @@ class Transport:
                     raise ConnectionFailedError(
                         f"{method} {path}: {cause} (not retried)", host=self._host, cause=cause
                     ) from None
-                return cause
+                return cause, not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             except httpx.HTTPError as exc:
                 self._pacer.settled(seq)
                 # Not transient (a bad URL, a protocol error on our side): report it

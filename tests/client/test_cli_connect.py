@@ -128,7 +128,11 @@ def test_a_refused_port_is_retried_with_each_attempt_shown_at_v() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**CLEAN, "INKBOX_BASE_URL": f"http://127.0.0.1:{port}", "INKBOX_API_KEY": "k"}
+    env = {
+        **CLEAN,
+        "INKBOX_BASE_URL": f"http://127.0.0.1:{port}",
+        "INKBOX_API_KEY": "sk-test-0123456789",
+    }
     result = run_cli(["-v", "plan", EXAMPLES], env=env)
     assert result.returncode == 1
     cause = f"127.0.0.1:{port}: connection refused"
@@ -163,7 +167,12 @@ def test_unusable_settings_are_config_errors_without_a_traceback(
     env: dict[str, str], message: str
 ) -> None:
     # https://inkbox.invalid is never reached: the settings are refused before any request.
-    full = {**CLEAN, "INKBOX_BASE_URL": "https://inkbox.invalid", "INKBOX_API_KEY": "k", **env}
+    full = {
+        **CLEAN,
+        "INKBOX_BASE_URL": "https://inkbox.invalid",
+        "INKBOX_API_KEY": "sk-test-0123456789",
+        **env,
+    }
     result = run_cli(["plan", EXAMPLES], env=full)
     assert result.returncode == 1
     assert message in result.stderr

@@ -226,6 +226,26 @@ def test_ambiguous_create_is_retried_and_its_409_names_the_committed_rule(answer
     assert [r.method for r in api.log] == ["POST", "POST", "GET"]
 
 
+@pytest.mark.parametrize(
+    ("answer", "lost"),
+    [(refused, False), (timeout, True), (dropped, True), (lambda r: httpx.Response(500), True)],
+    ids=["refused", "timeout", "dropped", "500"],
+)
+def test_a_409_says_whether_an_earlier_attempt_may_have_landed(answer, lost: bool) -> None:  # type: ignore[no-untyped-def]
+    # Someone else holds the slot (FakeApi.fleet(1, 1) has a rule for +14150000000).
+    # After a refused connection nothing of ours reached the server: not adoptable.
+    api = FakeApi.fleet(1, 1)
+    api.faults.append(fail_times(1, answer, method="POST"))
+
+    async def go() -> None:
+        async with make_client(api, FakeTime()) as client:
+            await client.create_rule("num-0000", action="block", target="+14150000000")
+
+    with pytest.raises(ConflictError) as info:
+        asyncio.run(go())
+    assert info.value.after_lost_answer is lost
+
+
 def test_create_after_429_creates_once() -> None:
     api = FakeApi.fleet(1, 0)
     api.faults.append(fail_times(1, lambda r: httpx.Response(429), method="POST"))
