@@ -94,6 +94,15 @@ class Capabilities:
     writable_status: bool = True
     #: `{action, apply_to: side}` edits one side of a `both` row.
     apply_to: bool = False
+    #: The `incoming_call_action` values the API accepts; `forward` brings the
+    #: forwarding target fields.
+    call_actions: tuple[CallAction, ...] = ("auto_reject", "auto_accept", "webhook")
+    #: Policy belongs to agent identities, which can be managed by handle, with
+    #: or without a number (`agents:` in a manifest).
+    identity_policy: bool = False
+    #: Policy also governs whom the agent may reach (the outbound side); without
+    #: it only inbound calls and texts are filtered.
+    outbound_side: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +294,18 @@ class DesiredAgent:
 
 @dataclass(frozen=True, slots=True)
 class DesiredState:
+    """Every holder the manifests declare.
+
+    `key_locations` says where keys were written inside a declared node:
+    `(the node's location, key) -> the key's location`, for the keys of each
+    number and agent, of each `expect:`, and each rule's `direction` when it is
+    not `both`. Checks made after loading (e.g. what an API version cannot
+    express) use it to point at the key itself.
+    """
+
     numbers: Mapping[str, DesiredNumber] = field(default_factory=dict)
     agents: Mapping[str, DesiredAgent] = field(default_factory=dict)
+    key_locations: Mapping[tuple[Location, str], Location] = field(default_factory=dict)
 
     @property
     def rule_count(self) -> int:

@@ -13,9 +13,10 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from inkbox_sync.client import ClientStats, InkboxClient, KeyScope, RequestEvent
-from inkbox_sync.errors import RefusedError
+from inkbox_sync.errors import ManifestError, RefusedError
 from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
 from inkbox_sync.live import read_live_state, run_sync
+from inkbox_sync.manifest import version_problems
 from inkbox_sync.model import Capabilities, DesiredState, LiveState
 from inkbox_sync.plan import NumberBasis, Plan, Step
 from inkbox_sync.planner import build_plan, fingerprint, rules_wanted
@@ -70,7 +71,11 @@ async def read_and_plan(
     targets: Collection[str] | None = None,
     progress: Progress | None = None,
 ) -> tuple[Plan, LiveState]:
-    """Read what the manifests manage, then plan. Only reads: never writes."""
+    """Read what the manifests manage, then plan. Only reads: never writes.
+
+    Raises ManifestError, every key at its line, when the manifests use keys the
+    API that answered cannot express (known once live state says which API it is).
+    """
     numbers = (
         desired.numbers
         if not targets
@@ -79,6 +84,9 @@ async def read_and_plan(
     wanted = {number: rules_wanted(want) for number, want in numbers.items()}
     async with conn.client() as client:
         live = await read_live_state(client, wanted, progress=progress)
+    problems = version_problems(desired, live.capabilities, live.api_version, targets=targets)
+    if problems:
+        raise ManifestError(problems)
     return build_plan(desired, live, targets=targets), live
 
 

@@ -54,10 +54,11 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
 
 
 def summary_line(loaded: ManifestSet) -> str:
-    """`valid: 3 files, 6 numbers, 24 rules (2 policies)`."""
+    """`valid: 3 files, 6 numbers, 24 rules (2 policies)`; agents are counted when there are any."""
     s = loaded.summary
+    agents = f"{_count(s['agents'], 'agent')}, " if s["agents"] else ""
     return (
-        f"valid: {_count(s['files'], 'file')}, {_count(s['numbers'], 'number')}, "
+        f"valid: {_count(s['files'], 'file')}, {_count(s['numbers'], 'number')}, {agents}"
         f"{_count(s['rules'], 'rule')} ({_count(s['policies'], 'policy', 'policies')})"
     )
 

@@ -5,9 +5,13 @@ Public surface (the rest of the package is implementation):
 - `load_manifests(paths, env=None) -> DesiredState`, raising `ManifestError`
 - `load_manifest_set(paths, env=None) -> ManifestSet` (state + files + policy names)
 - `manifest_json_schema() -> dict`, `schema_text() -> str`
-- `check_expectations(number, mode, kept=None)` for `expect:` policy tests
+- `check_expectations(holder, mode, kept=None, ...)` for `expect:` policy tests
+- `version_problems(state, capabilities, api_version)`: the keys an API cannot
+  express, as diagnostics (plan and apply refuse them)
+- `routing_problem(number, live=None)`, `final_routing(number, live)`: routing
+  coherence, offline and against a live number
 - `normalize_e164`, `is_e164`, `websocket_url_problem`, `webhook_url_problem`,
-  `routing_problem`: pure checks shared with the CLI and the planner
+  `sip_uri_problem`: pure checks shared with the CLI and the planner
 """
 
 from inkbox_sync.manifest.expectations import BrokenExpectation, check_expectations
@@ -15,16 +19,20 @@ from inkbox_sync.manifest.loader import ManifestSet, load_manifest_set, load_man
 from inkbox_sync.manifest.normalize import (
     is_e164,
     normalize_e164,
+    sip_uri_problem,
     webhook_url_problem,
     websocket_url_problem,
 )
-from inkbox_sync.manifest.routing import routing_problem
+from inkbox_sync.manifest.routing import RoutingProblem, final_routing, routing_problem
 from inkbox_sync.manifest.schema import manifest_json_schema, schema_text
+from inkbox_sync.manifest.versions import version_problems
 
 __all__ = [
     "BrokenExpectation",
     "ManifestSet",
+    "RoutingProblem",
     "check_expectations",
+    "final_routing",
     "is_e164",
     "load_manifest_set",
     "load_manifests",
@@ -32,6 +40,8 @@ __all__ = [
     "normalize_e164",
     "routing_problem",
     "schema_text",
+    "sip_uri_problem",
+    "version_problems",
     "webhook_url_problem",
     "websocket_url_problem",
 ]

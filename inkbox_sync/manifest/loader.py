@@ -18,7 +18,7 @@ from inkbox_sync.manifest.files import manifest_files, read_text
 from inkbox_sync.manifest.resolve import resolve
 from inkbox_sync.manifest.structure import Checked, check_document
 from inkbox_sync.manifest.yamlnodes import compose
-from inkbox_sync.model import DesiredState
+from inkbox_sync.model import DesiredPolicy, DesiredState
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ class ManifestSet:
         return {
             "files": len(self.files),
             "numbers": len(self.state.numbers),
-            "rules": self.state.rule_count,
+            "agents": len(self.state.agents),
+            "rules": _rule_rows(self.state),
             "policies": len(self.policy_names),
         }
 
@@ -79,6 +80,16 @@ def load_manifests(
 ) -> DesiredState:
     """The desired state the manifests at `paths` declare; ManifestError if they are invalid."""
     return load_manifest_set(paths, env).state
+
+
+def _rule_rows(state: DesiredState) -> int:
+    """The rules apply would manage: one per target, two where a target's sides differ."""
+    holders: list[DesiredPolicy] = [*state.numbers.values(), *state.agents.values()]
+    return sum(
+        len(h.rules) + sum(type(e) is tuple for e in h.rules.values())
+        for h in holders
+        if h.rules is not None
+    )
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

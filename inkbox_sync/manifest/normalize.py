@@ -31,6 +31,15 @@ LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 #: from the environment. The full check is `websocket_url_problem` / `webhook_url_problem`.
 WEBSOCKET_URL_PATTERN: Final = r"^(wss://|ws://(localhost|127\.0\.0\.1|\[::1\])([:/?#]|$)|\$\{)"
 WEBHOOK_URL_PATTERN: Final = r"^(https://|http://(localhost|127\.0\.0\.1|\[::1\])([:/?#]|$)|\$\{)"
+#: The same coarse check for a SIP forwarding target; the full one is `sip_uri_problem`.
+SIP_URI_PATTERN: Final = r"^([Ss][Ii][Pp][Ss]?:|\$\{)"
+
+#: `sip:` or `sips:`, an optional `user@`, the host, an optional port, then
+#: `;parameters` or `?headers` (RFC 3261, section 19.1.1, as far as a check needs).
+_SIP_URI = re.compile(
+    r"(?i:sips?):(?:[^@\s]+@)?(?P<host>[^:;?@\s]*)(?::(?P<port>[0-9]*))?(?:[;?]\S*)?"
+)
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def is_e164(value: str) -> bool:
@@ -93,4 +102,31 @@ def _url_problem(url: str, *, secure: str, plain: str) -> str | None:
         return f"{url!r} has no host; write {want}"
     if scheme == plain and host not in LOCAL_HOSTS:
         return f"{url!r} uses plain {plain}://, allowed only for localhost; use {secure}://"
+    return None
+
+
+def sip_uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be a forwarding_sip_uri, or None: `sip:`/`sips:` on a DNS host.
+
+    The API forwards only to public DNS hosts, so an IP address or a one-label
+    name (`sip:pbx`) is refused here rather than by the API halfway through an apply.
+    """
+    want = 'a sip: or sips: URI with a host, e.g. "sip:reception@pbx.example.com"'
+    if any(ch.isspace() for ch in uri):
+        return f"{uri!r} contains whitespace; write {want}"
+    match = _SIP_URI.fullmatch(uri)
+    if match is None:
+        return f"{uri!r} is not {want}"
+    host, port = match.group("host"), match.group("port")
+    if not host:
+        return f"{uri!r} has no host; write {want}"
+    labels = host.rstrip(".").split(".")
+    if (
+        len(labels) < 2
+        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
+        or not labels[-1].isalpha()
+    ):
+        return f"{uri!r}: the host must be a public DNS name (not an IP address or a local name)"
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        return f"{uri!r} has an invalid port; write {want}"
     return None

@@ -29,14 +29,11 @@ from pydantic_core import PydanticCustomError
 
 from inkbox_sync.manifest.normalize import (
     E164_INPUT_PATTERN,
+    SIP_URI_PATTERN,
     WEBHOOK_URL_PATTERN,
     WEBSOCKET_URL_PATTERN,
 )
-from inkbox_sync.model import FilterMode, RuleStatus, UnmanagedRules
-
-#: The call actions the manifest language accepts today (the core also knows
-#: hosted_agent and forward; the manifest gains them with the forwarding keys).
-ManifestCallAction = Literal["auto_reject", "auto_accept", "webhook"]
+from inkbox_sync.model import CallAction, Direction, FilterMode, RuleStatus, UnmanagedRules
 
 POLICY_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: Tags of the rule-entry union; they appear in pydantic error locations.
@@ -52,6 +49,7 @@ E164 = Annotated[
     ),
 ]
 PolicyName = Annotated[str, StringConstraints(pattern=POLICY_NAME_PATTERN)]
+AgentHandle = Annotated[str, StringConstraints(min_length=1)]
 
 
 def _not_null(schema: dict[str, Any]) -> None:
@@ -72,6 +70,13 @@ def _closed_mapping(schema: dict[str, Any]) -> None:
     schema["additionalProperties"] = False
 
 
+def _refuse_null(value: object) -> object:
+    # Omitted means "not managed"; null would be a third meaning nobody could guess.
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "null is not allowed here")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
@@ -89,6 +94,11 @@ class RuleSpec(_Strict):
     )
     note: str | None = Field(
         default=None, description="Free text for reviewers; not sent to Inkbox."
+    )
+    direction: Direction = Field(
+        default="both",
+        description="Which side the rule covers: both (default), inbound (the caller reaching "
+        "the agent) or outbound (the agent reaching the target). 2026-10 only for one side.",
     )
 
 
@@ -124,17 +134,95 @@ class PolicySpec(_Strict):
 
 
 class ExpectSpec(_Strict):
-    """Policy tests: callers the desired policy must deliver or block."""
+    """Policy tests: parties the desired policy must deliver or block, per side."""
 
     model_config = ConfigDict(title="Expectations")
 
     delivered: list[E164] = Field(
-        default_factory=list, description="Callers that must get through."
+        default_factory=list, description="Callers that must get through (inbound)."
     )
-    blocked: list[E164] = Field(default_factory=list, description="Callers that must be blocked.")
+    blocked: list[E164] = Field(
+        default_factory=list, description="Callers that must be blocked (inbound)."
+    )
+    outbound_allowed: list[E164] = Field(
+        default_factory=list,
+        description="Parties the agent must be allowed to call or text (outbound; 2026-10).",
+    )
+    outbound_blocked: list[E164] = Field(
+        default_factory=list,
+        description="Parties the agent must be blocked from calling or texting (outbound; 2026-10).",
+    )
 
 
-class NumberSpec(_Strict):
+_NULL_REFUSED: Final = (
+    "filter_mode",
+    "inbound_filter_mode",
+    "outbound_filter_mode",
+    "use",
+    "allow",
+    "block",
+    "unmanaged_rules",
+    "expect",
+)
+
+
+class HolderSpec(_Strict):
+    """The policy keys, shared by numbers and agents."""
+
+    filter_mode: FilterMode | None = Field(
+        default=None,
+        description="Who gets through without a rule, on both sides: blacklist = everyone, "
+        "whitelist = no one. Not with inbound_filter_mode / outbound_filter_mode.",
+        json_schema_extra=_not_null,
+    )
+    inbound_filter_mode: FilterMode | None = Field(
+        default=None,
+        description="The inbound side's mode alone (callers reaching the agent); the outbound "
+        "side stays unmanaged unless outbound_filter_mode is set. 2026-10 only.",
+        json_schema_extra=_not_null,
+    )
+    outbound_filter_mode: FilterMode | None = Field(
+        default=None,
+        description="The outbound side's mode alone (whom the agent may reach); the inbound "
+        "side stays unmanaged unless inbound_filter_mode is set. 2026-10 only.",
+        json_schema_extra=_not_null,
+    )
+    use: list[PolicyName] | None = Field(
+        default=None,
+        description="Policies whose rules are merged in (the holder's own allow/block "
+        "entries win for the same target and side).",
+        json_schema_extra=_not_null,
+    )
+    allow: list[RuleEntry] | None = Field(
+        default=None,
+        description="Parties to deliver / allow: E.164 strings (active, both sides) or rule "
+        "mappings.",
+        json_schema_extra=_not_null,
+    )
+    block: list[RuleEntry] | None = Field(
+        default=None,
+        description="Parties to block: E.164 strings (active, both sides) or rule mappings.",
+        json_schema_extra=_not_null,
+    )
+    unmanaged_rules: UnmanagedRules | None = Field(
+        default=None,
+        description="What happens to live rules (per target and side) the manifest does not "
+        "name: delete (default) or keep. Only with allow, block or use.",
+        json_schema_extra=_not_null,
+    )
+    expect: ExpectSpec | None = Field(
+        default=None,
+        description="Policy tests checked by validate and plan.",
+        json_schema_extra=_not_null,
+    )
+
+    @field_validator(*_NULL_REFUSED, mode="before")
+    @classmethod
+    def _refuse_null(cls, value: object) -> object:
+        return _refuse_null(value)
+
+
+class NumberSpec(HolderSpec):
     """One phone number. Every key is optional: what is omitted is left as it is live."""
 
     model_config = ConfigDict(title="Number")
@@ -145,10 +233,12 @@ class NumberSpec(_Strict):
         description="The agent handle that must own this number live (checked, never changed).",
         json_schema_extra=_not_null,
     )
-    incoming_call_action: ManifestCallAction | None = Field(
+    incoming_call_action: CallAction | None = Field(
         default=None,
         description="auto_reject: reject every call. auto_accept: answer and bridge audio to "
-        "client_websocket_url. webhook: ask incoming_call_webhook_url what to do.",
+        "client_websocket_url. webhook: ask incoming_call_webhook_url what to do. "
+        "hosted_agent: Inkbox's hosted agent answers (2026-10). forward: forward to "
+        "forwarding_phone_number or forwarding_sip_uri (2026-10).",
         json_schema_extra=_not_null,
     )
     client_websocket_url: (
@@ -166,56 +256,29 @@ class NumberSpec(_Strict):
         "null: must be empty.",
         json_schema_extra=_no_default,
     )
-    filter_mode: FilterMode | None = Field(
+    forwarding_phone_number: E164 | None = Field(
         default=None,
-        description="Who gets through without a rule: blacklist = everyone, whitelist = no one.",
-        json_schema_extra=_not_null,
+        description="Where forward sends calls: an E.164 number (quoted). Not with "
+        "forwarding_sip_uri; null: must be empty. 2026-10 only.",
+        json_schema_extra=_no_default,
     )
-    use: list[PolicyName] | None = Field(
+    forwarding_sip_uri: Annotated[str, StringConstraints(pattern=SIP_URI_PATTERN)] | None = Field(
         default=None,
-        description="Policies whose rules are merged into this number's (the number's own "
-        "allow/block entries win for the same caller).",
-        json_schema_extra=_not_null,
-    )
-    allow: list[RuleEntry] | None = Field(
-        default=None,
-        description="Callers to deliver: E.164 strings (active rules) or rule mappings.",
-        json_schema_extra=_not_null,
-    )
-    block: list[RuleEntry] | None = Field(
-        default=None,
-        description="Callers to block: E.164 strings (active rules) or rule mappings.",
-        json_schema_extra=_not_null,
-    )
-    unmanaged_rules: UnmanagedRules | None = Field(
-        default=None,
-        description="What happens to live rules the manifest does not name: delete (default) "
-        "or keep. Only with allow, block or use.",
-        json_schema_extra=_not_null,
-    )
-    expect: ExpectSpec | None = Field(
-        default=None,
-        description="Policy tests checked by validate and plan.",
-        json_schema_extra=_not_null,
+        description="Where forward sends calls: a sip: or sips: URI on a public DNS host. Not "
+        "with forwarding_phone_number; null: must be empty. 2026-10 only.",
+        json_schema_extra=_no_default,
     )
 
-    @field_validator(
-        "agent",
-        "incoming_call_action",
-        "filter_mode",
-        "use",
-        "allow",
-        "block",
-        "unmanaged_rules",
-        "expect",
-        mode="before",
-    )
+    @field_validator("agent", "incoming_call_action", mode="before")
     @classmethod
-    def _refuse_null(cls, value: object) -> object:
-        # Omitted means "not managed"; null would be a third meaning nobody could guess.
-        if value is None:
-            raise PydanticCustomError("null_not_allowed", "null is not allowed here")
-        return value
+    def _refuse_null_here(cls, value: object) -> object:
+        return _refuse_null(value)
+
+
+class AgentSpec(HolderSpec):
+    """An agent identity's policy, managed by handle (2026-10), with or without a number."""
+
+    model_config = ConfigDict(title="Agent")
 
 
 class ManifestFile(_Strict):
@@ -240,6 +303,11 @@ class ManifestFile(_Strict):
         default_factory=dict,
         description='Phone numbers of the organisation, keyed by E.164 (quoted: "+18335794607").',
         json_schema_extra=_closed_mapping,
+    )
+    agents: dict[AgentHandle, AgentSpec] = Field(
+        default_factory=dict,
+        description="Agent identities whose policy is managed by handle, with or without a "
+        "number (2026-10 only). Not for an identity whose number manages policy.",
     )
 
     @field_validator("version", mode="before")

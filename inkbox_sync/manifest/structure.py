@@ -23,9 +23,11 @@ from pydantic import BaseModel, ValidationError
 from inkbox_sync.errors import Diagnostic
 from inkbox_sync.manifest.normalize import (
     E164_INPUT_PATTERN,
+    SIP_URI_PATTERN,
     WEBHOOK_URL_PATTERN,
     WEBSOCKET_URL_PATTERN,
     e164_problem,
+    sip_uri_problem,
     webhook_url_problem,
     websocket_url_problem,
 )
@@ -33,6 +35,7 @@ from inkbox_sync.manifest.schema import (
     POLICY_NAME_PATTERN,
     RULE_MAPPING,
     RULE_STRING,
+    AgentSpec,
     ExpectSpec,
     ManifestFile,
     NumberSpec,
@@ -50,14 +53,24 @@ from inkbox_sync.manifest.yamlnodes import (
 )
 
 _UNION_TAGS: Final = frozenset({RULE_STRING, RULE_MAPPING})
-_SECTIONS: Final = ("policies", "numbers")
+_SECTIONS: Final = ("policies", "numbers", "agents")
+#: Sections whose entries lose only their bad keys when salvaged (a policy is dropped whole).
+_HOLDER_SECTIONS: Final = ("numbers", "agents")
+_SECTION_NOUN: Final = {"policies": "policy", "numbers": "number", "agents": "agent"}
+_SECTION_MODEL: Final[dict[str, type[BaseModel]]] = {
+    "policies": PolicySpec,
+    "numbers": NumberSpec,
+    "agents": AgentSpec,
+}
 _FIELDS: Final = frozenset(
     name
-    for model in (ManifestFile, PolicySpec, NumberSpec, RuleSpec, ExpectSpec)
+    for model in (ManifestFile, PolicySpec, NumberSpec, AgentSpec, RuleSpec, ExpectSpec)
     for name in model.model_fields
 )
-_LIST_FIELDS: Final = frozenset({"allow", "block", "use", "delivered", "blocked"})
-_MAPPING_FIELDS: Final = frozenset({"expect", "policies", "numbers"})
+_LIST_FIELDS: Final = frozenset(
+    {"allow", "block", "use", "delivered", "blocked", "outbound_allowed", "outbound_blocked"}
+)
+_MAPPING_FIELDS: Final = frozenset({"expect", "policies", "numbers", "agents"})
 #: Error types that mean "a string (or one of some strings) was expected".
 _STRINGY: Final = frozenset(
     {"string_type", "literal_error", "string_pattern_mismatch", "string_too_short", "enum"}
@@ -199,6 +212,8 @@ def _pattern_message(subject: str, value: str, pattern: str) -> str:
         return (
             f"incoming_call_webhook_url: {webhook_url_problem(value) or value + ' is not allowed'}"
         )
+    if pattern == SIP_URI_PATTERN:
+        return f"forwarding_sip_uri: {sip_uri_problem(value) or value + ' is not allowed'}"
     if pattern == POLICY_NAME_PATTERN:
         return (
             f"{value!r} is not a valid policy name: use letters, digits, '_', '.' and '-', "
@@ -210,7 +225,7 @@ def _pattern_message(subject: str, value: str, pattern: str) -> str:
 def _subject(parts: Sequence[int | str]) -> str:
     """What an error is about, in manifest terms: "filter_mode", "allow entry", "number '+1...'"."""
     if len(parts) == 2 and parts[0] in _SECTIONS:
-        return f"{'policy' if parts[0] == 'policies' else 'number'} {parts[1]!r}"
+        return f"{_SECTION_NOUN[str(parts[0])]} {parts[1]!r}"
     if not parts:
         return "a manifest"
     for i in range(len(parts) - 1, -1, -1):
@@ -238,10 +253,9 @@ def _container(parts: Sequence[int | str]) -> tuple[str, type[BaseModel] | None]
     """Which model a mapping at `parts` is, from its place in the file."""
     if not parts:
         return "a manifest", ManifestFile
-    if len(parts) == 2 and parts[0] == "policies":
-        return "a policy", PolicySpec
-    if len(parts) == 2 and parts[0] == "numbers":
-        return "a number", NumberSpec
+    if len(parts) == 2 and parts[0] in _SECTION_MODEL:
+        noun = _SECTION_NOUN[str(parts[0])]
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}", _SECTION_MODEL[str(parts[0])]
     if len(parts) == 3 and parts[2] == "expect":
         return "expect", ExpectSpec
     if len(parts) == 4 and parts[2] in ("allow", "block") and isinstance(parts[3], int):
@@ -264,41 +278,38 @@ def _without_broken(data: object, errors: Sequence[Any]) -> dict[str, object] | 
     """The document minus what errors were found in.
 
     A policy with an error is dropped whole (a partial rule set would change what
-    every number using it means). A number loses only its bad keys, so its other
-    settings are still checked: `filter_mode: off` does not hide a caller that is
-    both allowed and blocked two lines below.
+    every number using it means). A number or agent loses only its bad keys, so
+    its other settings are still checked: `filter_mode: off` does not hide a
+    caller that is both allowed and blocked two lines below.
     """
     if not isinstance(data, dict):
         return None
-    broken_policies: set[str] = set()
-    broken_numbers: set[str] = set()
-    bad_keys: dict[str, set[str]] = {}
+    broken: dict[str, set[str]] = {section: set() for section in _SECTIONS}
+    bad_keys: dict[str, dict[str, set[str]]] = {section: {} for section in _HOLDER_SECTIONS}
     whole: set[str] = set()
     for error in errors:
         loc = [p for p in error["loc"] if p not in _UNION_TAGS]
         if not loc or loc[0] not in _SECTIONS:
             continue
+        section = str(loc[0])
         if len(loc) < 2 or not isinstance(loc[1], str):
-            whole.add(str(loc[0]))
-        elif loc[0] == "policies":
-            broken_policies.add(loc[1])
-        elif len(loc) >= 3 and isinstance(loc[2], str) and loc[2] != "[key]":
-            bad_keys.setdefault(loc[1], set()).add(loc[2])
+            whole.add(section)
+        elif section in bad_keys and len(loc) >= 3 and isinstance(loc[2], str) and loc[2] != "[key]":
+            bad_keys[section].setdefault(loc[1], set()).add(loc[2])
         else:
-            broken_numbers.add(loc[1])
+            broken[section].add(loc[1])
     salvaged: dict[str, object] = {"version": 1}
-    policies = data.get("policies")
-    if "policies" not in whole and isinstance(policies, dict):
-        salvaged["policies"] = {k: v for k, v in policies.items() if k not in broken_policies}
-    numbers = data.get("numbers")
-    if "numbers" not in whole and isinstance(numbers, dict):
+    for section in _SECTIONS:
+        entries = data.get(section)
+        if section in whole or not isinstance(entries, dict):
+            continue
         kept: dict[str, object] = {}
-        for key, spec in numbers.items():
-            if key in broken_numbers:
+        for key, spec in entries.items():
+            if key in broken[section]:
                 continue
-            bad = bad_keys.get(key)
+            bad = bad_keys.get(section, {}).get(key)
             if bad and isinstance(spec, dict):
                 spec = {k: v for k, v in spec.items() if k not in bad}
             kept[key] = spec
-        salvaged["numbers"] = kept
+        salvaged[section] = kept
     return salvaged

@@ -69,7 +69,7 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out) == {
         "valid": True,
         "errors": [],
-        "summary": {"files": 1, "numbers": 1, "rules": 3, "policies": 1},
+        "summary": {"files": 1, "numbers": 1, "agents": 0, "rules": 3, "policies": 1},
     }
     code, out, err = run(capsys, "validate", "--format", "json", "bad.yaml")
     assert code == 1

@@ -353,7 +353,7 @@ CASES = [
           "+18335794607":
             incoming_call_action: accept
         """,
-        "m.yaml:4:27: incoming_call_action must be 'auto_reject', 'auto_accept' or 'webhook', not 'accept'",
+        "m.yaml:4:27: incoming_call_action must be 'auto_reject', 'auto_accept', 'webhook', 'hosted_agent' or 'forward', not 'accept'",
     ),
     (
         "missing version",

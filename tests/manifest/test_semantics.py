@@ -423,7 +423,13 @@ def test_summary_counts() -> None:
     write("a.yaml", 'version: 1\npolicies:\n  p: {block: ["+14155550100", "+14155550101"]}\n')
     write("b.yaml", 'version: 1\nnumbers:\n  "+18335794607": {use: [p], allow: ["+14155550102"]}\n')
     write("c.yaml", 'version: 1\nnumbers:\n  "+18335794608": {}\n')
-    assert load_set(".").summary == {"files": 3, "numbers": 2, "rules": 3, "policies": 1}
+    assert load_set(".").summary == {
+        "files": 3,
+        "numbers": 2,
+        "agents": 0,
+        "rules": 3,
+        "policies": 1,
+    }
 
 
 def test_a_bad_setting_does_not_hide_the_numbers_other_errors() -> None:
