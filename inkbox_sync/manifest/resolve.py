@@ -627,9 +627,7 @@ def _twice(
 ) -> str:
     on = "" if len(sides) == 2 else f" (both cover {sides[0]})"
     if first.action == action:
-        return (
-            f"{target} is listed twice in {action} of {owner}: here and at {first.location}{on}"
-        )
+        return f"{target} is listed twice in {action} of {owner}: here and at {first.location}{on}"
     return (
         f"{target} is in both allow and block of {owner}: "
         f"{first.action} at {first.location}, {action} here{on}"

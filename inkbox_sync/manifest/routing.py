@@ -145,4 +145,3 @@ def _needs(
             cleared,
         )
     return None
-

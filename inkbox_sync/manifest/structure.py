@@ -174,6 +174,8 @@ def _message(error: Any, loc: tuple[int | str, ...], document: Document, mark: M
     if kind == "literal_error":
         return f"{subject} must be {ctx.get('expected', 'one of the allowed values')}, not {_show(value, document, mark)}"
     if kind == "string_too_short":
+        if parts[:1] == ["agents"] and parts[-1:] == ["[key]"]:
+            return "an agent handle must not be empty"
         return f"{subject} must not be empty"
     expected = _EXPECTED.get(kind)
     if expected is not None:
@@ -294,7 +296,9 @@ def _without_broken(data: object, errors: Sequence[Any]) -> dict[str, object] | 
         section = str(loc[0])
         if len(loc) < 2 or not isinstance(loc[1], str):
             whole.add(section)
-        elif section in bad_keys and len(loc) >= 3 and isinstance(loc[2], str) and loc[2] != "[key]":
+        elif (
+            section in bad_keys and len(loc) >= 3 and isinstance(loc[2], str) and loc[2] != "[key]"
+        ):
             bad_keys[section].setdefault(loc[1], set()).add(loc[2])
         else:
             broken[section].add(loc[1])

@@ -64,9 +64,7 @@ def _problems(
 _H = TypeVar("_H", DesiredNumber, DesiredAgent)
 
 
-def _chosen(
-    holders: Mapping[str, _H], targets: Collection[str] | None
-) -> Iterator[_H]:
+def _chosen(holders: Mapping[str, _H], targets: Collection[str] | None) -> Iterator[_H]:
     if not targets:
         yield from holders.values()
     else:

@@ -115,3 +115,77 @@ def test_satisfied_expectations_load_with_their_location() -> None:
     assert expect is not None
     assert (expect.delivered, expect.blocked) == ((B,), (A,))
     assert str(expect.location) == "m.yaml:6:5"
+
+
+# -- the outbound side: whom the agent may reach ---------------------------------------------
+
+
+def test_outbound_expectations_are_judged_on_the_outbound_side() -> None:
+    write(
+        "m.yaml",
+        f"""
+        version: 1
+        numbers:
+          "{NUMBER}":
+            inbound_filter_mode: blacklist
+            outbound_filter_mode: whitelist
+            allow:
+              - {{target: "{A}", direction: outbound}}
+            block:
+              - {{target: "{B}", direction: inbound}}
+            expect:
+              delivered: ["{A}", "{C}"]
+              blocked: ["{B}"]
+              outbound_allowed: ["{B}", "{C}"]
+              outbound_blocked: ["{A}"]
+        """,
+    )
+    assert errors("m.yaml") == [
+        f"m.yaml:13:26: expect: reaching {B} should be allowed outbound but the desired policy "
+        "blocks it (whitelist, no active allow rule)",
+        f"m.yaml:13:42: expect: reaching {C} should be allowed outbound but the desired policy "
+        "blocks it (whitelist, no active allow rule)",
+        f"m.yaml:14:26: expect: reaching {A} should be blocked outbound but the desired policy "
+        "allows it (active allow rule)",
+    ]
+
+
+def test_a_side_whose_mode_is_unmanaged_judges_only_callers_with_rules() -> None:
+    write(
+        "m.yaml",
+        f"""
+        version: 1
+        agents:
+          research-bot:
+            inbound_filter_mode: whitelist
+            allow: [{{target: "{A}", direction: outbound}}]
+            expect:
+              outbound_allowed: ["{A}", "{B}"]
+              delivered: ["{A}"]
+        """,
+    )
+    assert errors("m.yaml") == [
+        f"m.yaml:8:19: expect: {A} should be delivered but the desired policy blocks it "
+        "(whitelist, no active allow rule)"
+    ]
+
+
+def test_the_same_party_may_be_expected_on_each_side_but_once_per_side() -> None:
+    write(
+        "m.yaml",
+        f"""
+        version: 1
+        numbers:
+          "{NUMBER}":
+            filter_mode: blacklist
+            allow: []
+            expect:
+              delivered: ["{A}"]
+              outbound_allowed: ["{A}"]
+              outbound_blocked: ["{A}"]
+        """,
+    )
+    assert errors("m.yaml") == [
+        f"m.yaml:9:26: expect: {A} is listed twice (outbound_allowed at m.yaml:8:26, "
+        "outbound_blocked here)"
+    ]

@@ -9,17 +9,27 @@ import jsonschema
 import pytest
 import yaml
 
-from inkbox_sync.manifest import load_manifest_set, manifest_json_schema, schema_text
+from inkbox_sync.client.api import CAPABILITIES as CAPABILITIES_2026_06
+from inkbox_sync.manifest import (
+    load_manifest_set,
+    manifest_json_schema,
+    schema_text,
+    version_problems,
+)
 from inkbox_sync.manifest.files import manifest_files
 from inkbox_sync.manifest.normalize import E164_INPUT_PATTERN
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "manifest.schema.json"
 EXAMPLES = ROOT / "examples"
+#: Examples of what only API version 2026-10 expresses: a set of their own (they name
+#: the same numbers as examples/, which plans them against either version today).
+EXAMPLES_2026_10 = ROOT / "examples-2026-10"
 # The manifests are what the loader reads from examples/ (hidden directories such as
 # examples/github-actions/.github/ hold workflows, not manifests).
 EXAMPLE_FILES = [path for _, path in manifest_files([EXAMPLES])[0]]
 EXAMPLE_DIRS = sorted({EXAMPLES / p.relative_to(EXAMPLES).parts[0] for p in EXAMPLE_FILES})
+ALL_EXAMPLE_FILES = EXAMPLE_FILES + [path for _, path in manifest_files([EXAMPLES_2026_10])[0]]
 VALIDATOR = jsonschema.Draft202012Validator(manifest_json_schema())
 
 
@@ -35,7 +45,10 @@ def test_schema_is_a_valid_draft_2020_12_schema_with_patterns_and_enums() -> Non
     jsonschema.Draft202012Validator.check_schema(schema)
     text = json.dumps(schema)
     assert json.dumps(E164_INPUT_PATTERN) in text
-    for value in ("auto_reject", "auto_accept", "webhook", "blacklist", "whitelist", "paused"):
+    for value in (
+        *("auto_reject", "auto_accept", "webhook", "hosted_agent", "forward"),
+        *("blacklist", "whitelist", "paused", "inbound", "outbound", "both"),
+    ):
         assert f'"{value}"' in text
 
 
@@ -44,13 +57,13 @@ def test_there_are_examples() -> None:
     assert {"single/support.yaml", "fleet/policies.yaml", "staged/partner.yaml"} <= names
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.relative_to(EXAMPLES).as_posix())
+@pytest.mark.parametrize("path", ALL_EXAMPLE_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_example_validates_against_the_json_schema(path: Path) -> None:
     errors = [e.message for e in VALIDATOR.iter_errors(yaml.safe_load(path.read_text()))]
     assert errors == []
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.relative_to(EXAMPLES).as_posix())
+@pytest.mark.parametrize("path", ALL_EXAMPLE_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_example_points_editors_at_the_schema(path: Path) -> None:
     first = path.read_text(encoding="utf-8").splitlines()[0]
     prefix = "# yaml-language-server: $schema="
@@ -58,10 +71,35 @@ def test_example_points_editors_at_the_schema(path: Path) -> None:
     assert (path.parent / first.removeprefix(prefix)).resolve() == SCHEMA_FILE
 
 
-@pytest.mark.parametrize("target", [EXAMPLES, *EXAMPLE_DIRS], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "target", [EXAMPLES, *EXAMPLE_DIRS, EXAMPLES_2026_10], ids=lambda p: p.name
+)
 def test_examples_validate_through_the_loader(target: Path) -> None:
     loaded = load_manifest_set([target], env={})
     assert loaded.state.numbers
+
+
+def test_2026_10_examples_show_every_key_2026_06_cannot_express() -> None:
+    state = load_manifest_set([EXAMPLES_2026_10], env={}).state
+    problems = version_problems(state, CAPABILITIES_2026_06, "2026-06")
+    found = {d.message.split(" cannot ")[0] for d in problems}
+    assert found == {
+        "direction: inbound",
+        "direction: outbound",
+        "inbound_filter_mode",
+        "outbound_filter_mode",
+        "incoming_call_action: hosted_agent",
+        "incoming_call_action: forward",
+        "forwarding_phone_number",
+        "forwarding_sip_uri",
+        "agents: 'support-bot'",
+        "agents: 'research-bot'",
+        "expect: outbound_allowed",
+        "expect: outbound_blocked",
+    }
+    # ...and their names are the 2026-10 demo organisation's (agents without a number too).
+    assert set(state.numbers) <= set(load_manifest_set([EXAMPLES], env={}).state.numbers)
+    assert set(state.agents) == {"support-bot", "research-bot"}
 
 
 def test_examples_name_each_demo_number_once() -> None:
@@ -92,6 +130,13 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
         {"version": 1, "policies": {"p": {"block": [{"target": "+14155550100", "status": "off"}]}}},
         {"version": 1, "numbers": {"+18335794607": {"client_websocket_url": "http://x.example"}}},
         {"version": 2},
+        {"version": 1, "policies": {"p": {"allow": [{"target": "+1415555", "direction": "in"}]}}},
+        {"version": 1, "numbers": {"+18335794607": {"forwarding_sip_uri": "tel:+1415"}}},
+        {"version": 1, "numbers": {"+18335794607": {"forwarding_phone_number": "4155550100"}}},
+        {"version": 1, "numbers": {"+18335794607": {"inbound_filter_mode": None}}},
+        {"version": 1, "numbers": {"+18335794607": {"expect": {"outbound": ["+14155550100"]}}}},
+        {"version": 1, "agents": {"bot": {"incoming_call_action": "webhook"}}},
+        {"version": 1, "agents": {"": {}}},
     ]
     for document in bad:
         assert not VALIDATOR.is_valid(document), document
