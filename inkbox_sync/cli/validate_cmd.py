@@ -8,9 +8,12 @@ from pathlib import Path
 
 import click
 
+from inkbox_sync.cli.context import get_options
 from inkbox_sync.cli.output import redacted, say
+from inkbox_sync.client.api import API_VERSION, CAPABILITIES
 from inkbox_sync.errors import Diagnostic, ManifestError
-from inkbox_sync.manifest import ManifestSet, load_manifest_set
+from inkbox_sync.manifest import ManifestSet, load_manifest_set, version_problems
+from inkbox_sync.model import Capabilities
 
 
 @click.command("validate")
@@ -30,15 +33,23 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
     PATHS are manifest files or directories (every *.yaml / *.yml below, sorted;
     hidden files and directories are skipped). Exit 0 when valid, 1 with every
     error as file:line:column: message when not. Under GitHub Actions each error
-    is also printed as an annotation on the offending line.
+    is also printed as an annotation on the offending line. Keys only some API
+    versions can express are accepted, unless the global --api-version names
+    one: then those it cannot express are errors, as plan would say.
 
     \b
     Examples:
       inkbox-sync validate manifests/
       inkbox-sync validate manifests/ --format json
+      inkbox-sync --api-version 2026-06 validate manifests/
     """
     try:
         loaded = load_manifest_set(list(paths))
+        capabilities = _capabilities(get_options(ctx).api_version)
+        if capabilities is not None:
+            problems = version_problems(loaded.state, capabilities, API_VERSION)
+            if problems:
+                raise ManifestError(problems)
     except ManifestError as exc:
         if fmt == "json":
             say(_json(False, exc.diagnostics, None))  # messages for people: redacted
@@ -51,6 +62,12 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
         say(_json(True, (), loaded))
     else:
         say(summary_line(loaded))
+
+
+def _capabilities(api_version: str) -> Capabilities | None:
+    """What the named API version can express, offline; None: every manifest key (auto, a
+    version not named, or one like 2026-10 that expresses everything the language has)."""
+    return CAPABILITIES if api_version == API_VERSION else None
 
 
 def summary_line(loaded: ManifestSet) -> str:

@@ -21,7 +21,7 @@ import dataclasses
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from inkbox_sync.errors import Diagnostic
 from inkbox_sync.manifest.expectations import check_expectations
@@ -38,6 +38,7 @@ from inkbox_sync.manifest.structure import Checked
 from inkbox_sync.manifest.yamlnodes import Document, MapPos, Mark, SeqPos, mark_of
 from inkbox_sync.model import (
     SIDES,
+    SIDES_OF,
     UNSET,
     Action,
     DesiredAgent,
@@ -45,7 +46,6 @@ from inkbox_sync.model import (
     DesiredRule,
     DesiredRules,
     DesiredState,
-    Direction,
     Expectation,
     FilterMode,
     Location,
@@ -57,11 +57,6 @@ from inkbox_sync.model import (
     same_rule,
 )
 
-_SIDES_OF: Final[dict[Direction, tuple[Side, ...]]] = {
-    "inbound": ("inbound",),
-    "outbound": ("outbound",),
-    "both": SIDES,
-}
 #: The `expect:` lists: which side each judges and the verdict it wants.
 _EXPECT_LISTS: Final[tuple[tuple[str, Side, Verdict], ...]] = (
     ("delivered", "inbound", "delivered"),
@@ -69,6 +64,7 @@ _EXPECT_LISTS: Final[tuple[tuple[str, Side, Verdict], ...]] = (
     ("outbound_allowed", "outbound", "delivered"),
     ("outbound_blocked", "outbound", "blocked"),
 )
+_H = TypeVar("_H", DesiredNumber, DesiredAgent)
 _MODE_KEYS: Final = ("filter_mode", "inbound_filter_mode", "outbound_filter_mode")
 #: The keys that make a holder manage policy (rules, modes or policy tests).
 POLICY_KEYS: Final = (*_MODE_KEYS, "use", "allow", "block", "unmanaged_rules", "expect")
@@ -248,13 +244,13 @@ class _Resolver:
                     continue
                 inbound, outbound = by_side(first)
                 covered = {"inbound": inbound, "outbound": outbound}
-                clash = [s for s in _SIDES_OF[rule.direction] if covered[s] is not None]
+                clash = [s for s in SIDES_OF[rule.direction] if covered[s] is not None]
                 if clash:
                     taken = covered[clash[0]]
                     assert taken is not None
                     self.error(document, mark, _twice(target, owner, taken, action, clash))
                     continue
-                for side in _SIDES_OF[rule.direction]:
+                for side in SIDES_OF[rule.direction]:
                     covered[side] = rule
                 combined = _entry(covered["inbound"], covered["outbound"])
                 assert combined is not None
@@ -278,6 +274,8 @@ class _Resolver:
         action = spec.incoming_call_action if spec.incoming_call_action is not None else UNSET
         routing = DesiredNumber(
             number,
+            location,
+            spec.agent,
             incoming_call_action=action,
             client_websocket_url=websocket,
             incoming_call_webhook_url=webhook,
@@ -294,47 +292,32 @@ class _Resolver:
             shown = f" (line{'s' if len(lines) > 1 else ''} {', '.join(lines)})" if lines else ""
             at = mark_of(declared.pos.values[problem.field])
             self.error(document, at, problem.message + shown)
-        shared, inbound, outbound = self.modes(declared, spec, "number")
-        rules = self.holder_rules(declared, spec, "number", f"number {number}")
-        sound = len(self.diagnostics) == before
-        expect, expect_marks = self.expectation(declared, spec)
-        result = DesiredNumber(
-            number=number,
-            location=location,
-            agent=spec.agent,
-            incoming_call_action=action,
-            client_websocket_url=websocket,
-            incoming_call_webhook_url=webhook,
-            filter_mode=shared,
-            rules=rules,
-            unmanaged_rules=spec.unmanaged_rules or "delete",
-            expect=expect,
-            inbound_filter_mode=inbound,
-            outbound_filter_mode=outbound,
-            forwarding_phone_number=phone,
-            forwarding_sip_uri=sip,
-        )
-        if sound:
-            self.check_expect(declared, spec, result, expect_marks)
-        return result
+        return self.with_policy(routing, declared, spec, "number", f"number {number}", before)
 
     def agent(self, handle: str, declared: _Declared, spec: AgentSpec) -> DesiredAgent:
         before = len(self.diagnostics)
         location = self.where(declared.document, declared.key)
         self.record_keys(location, declared)
-        shared, inbound, outbound = self.modes(declared, spec, "agent")
-        rules = self.holder_rules(declared, spec, "agent", f"agent {handle!r}")
+        agent = DesiredAgent(handle, location)
+        return self.with_policy(agent, declared, spec, "agent", f"agent {handle!r}", before)
+
+    def with_policy(
+        self, holder: _H, declared: _Declared, spec: HolderSpec, noun: str, owner: str, before: int
+    ) -> _H:
+        """`holder` with the policy its entry declares; its `expect:` checked when nothing
+        since `before` (the count of diagnostics when the entry started) went wrong."""
+        shared, inbound, outbound = self.modes(declared, spec, noun)
+        rules = self.holder_rules(declared, spec, noun, owner)
         sound = len(self.diagnostics) == before
         expect, expect_marks = self.expectation(declared, spec)
-        result = DesiredAgent(
-            handle=handle,
-            location=location,
+        result = dataclasses.replace(
+            holder,
             filter_mode=shared,
+            inbound_filter_mode=inbound,
+            outbound_filter_mode=outbound,
             rules=rules,
             unmanaged_rules=spec.unmanaged_rules or "delete",
             expect=expect,
-            inbound_filter_mode=inbound,
-            outbound_filter_mode=outbound,
         )
         if sound:
             self.check_expect(declared, spec, result, expect_marks)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from inkbox_sync.manifest import load_manifest_set
 from inkbox_sync.model import (
     SIDES,
+    SIDES_OF,
     UNSET,
     CallAction,
     DesiredAgent,
@@ -67,11 +68,6 @@ sip_uris = st.sampled_from(
     ["sip:reception@pbx.example.com", "sips:pbx.example.com:5061;transport=tls", "SIP:a@b.example"]
 )
 modes = st.sampled_from([UNSET, "blacklist", "whitelist"])
-_SIDES_OF: dict[str, tuple[Side, ...]] = {
-    "inbound": ("inbound",),
-    "outbound": ("outbound",),
-    "both": SIDES,
-}
 
 
 @dataclass(frozen=True)
@@ -234,7 +230,7 @@ def expected_state(policies: list[Policy], holders: list[Holder]) -> DesiredStat
 
 
 def _cells(rows: tuple[DesiredRule, ...]) -> dict[tuple[str, Side], DesiredRule]:
-    return {(r.target, side): r for r in rows for side in _SIDES_OF[r.direction]}
+    return {(r.target, side): r for r in rows for side in SIDES_OF[r.direction]}
 
 
 def _entry(inbound: DesiredRule | None, outbound: DesiredRule | None) -> DesiredRules:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from inkbox_sync.cli.main import main
 from inkbox_sync.client.api import CAPABILITIES as CAPABILITIES_2026_06
 from inkbox_sync.manifest import version_problems
 from inkbox_sync.model import CALL_ACTIONS, Capabilities
@@ -174,3 +175,21 @@ def test_plan_and_apply_refuse_what_the_api_cannot_express(tmp_path: Path) -> No
             assert result.returncode == 1, result.stdout
             assert result.stderr.splitlines() == expected
         assert api_writes(box.requests()) == []
+
+
+@pytest.mark.parametrize(
+    ("version", "code"), [("auto", 0), ("2026-10", 0), ("2026-06", 1)], ids=str
+)
+def test_validate_checks_versions_only_when_told_which(
+    version: str, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write("m.yaml", number("incoming_call_action: hosted_agent"))
+    with pytest.raises(SystemExit) as exited:
+        main(["--api-version", version, "validate", "m.yaml"])
+    assert exited.value.code == code
+    err = capsys.readouterr().err
+    if code:
+        assert err.splitlines()[0] == (
+            "m.yaml:4:5: incoming_call_action: hosted_agent cannot be expressed by API version "
+            "2026-06: it accepts auto_reject, auto_accept, webhook"
+        )
