@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from inkbox_sync.errors import PlanError
 from inkbox_sync.gcpause import gc_paused
 from inkbox_sync.manifest.expectations import check_expectations
+from inkbox_sync.manifest.routing import final_routing, routing_problem
 from inkbox_sync.model import (
     ROUTING_FIELDS,
     SIDES,
@@ -82,7 +83,6 @@ from inkbox_sync.safety import check_steps
 MASS_CHANGE_SHARE = 0.30
 MASS_CHANGE_MIN_RULES = 10
 
-_NEEDS = {"auto_accept": "client_websocket_url", "webhook": "incoming_call_webhook_url"}
 _KNOWN_CALL_ACTIONS = frozenset(
     {"auto_reject", "auto_accept", "webhook", "hosted_agent", "forward"}
 )
@@ -206,12 +206,6 @@ def _routing_changes(
         problems.append(f"{n} belongs to {owner} live, but the manifest says agent '{want.agent}'")
         return []
     live = _live_fields(have)
-    final = dict(live)
-    for name in ROUTING_FIELDS:
-        value = getattr(want, name)
-        if value is not UNSET:
-            final[name] = value
-    action = final["incoming_call_action"]
     if (
         want.incoming_call_action is not UNSET
         and live["incoming_call_action"] not in _KNOWN_CALL_ACTIONS
@@ -221,17 +215,12 @@ def _routing_changes(
             "inkbox-sync does not know; it cannot plan a change from it safely"
         )
         return []
-    needed = _NEEDS.get(action or "")
-    if needed is not None and not final[needed]:
-        article = "an" if needed[0] in "aeiou" else "a"
-        problems.append(f"{n}: {action} needs {article} {needed} (none in manifest or live)")
-    if action == "forward":
-        targets = [f for f in ("forwarding_phone_number", "forwarding_sip_uri") if final[f]]
-        if len(targets) != 1:
-            problems.append(
-                f"{n}: forward needs exactly one of forwarding_phone_number or "
-                f"forwarding_sip_uri (manifest and live give {len(targets)})"
-            )
+    # The manifest's rules of routing coherence, judged on what the plan would leave
+    # (a forwarding target the manifest sets replaces the other one).
+    problem = routing_problem(want, have)
+    if problem is not None:
+        problems.append(f"{n}: {problem.message}")
+    final = final_routing(want, have)
     return [FieldChange(f, live[f], final[f]) for f in ROUTING_FIELDS if final[f] != live[f]]
 
 

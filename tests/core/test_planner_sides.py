@@ -258,7 +258,7 @@ def test_the_manifest_language_of_today_means_both_sides(tmp_path):
         (
             live(),
             want(incoming_call_action="forward"),
-            "forward needs exactly one of forwarding_phone_number",
+            "forward needs a forwarding_phone_number or a forwarding_sip_uri",
         ),
     ],
     ids=[

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from inkbox_sync.errors import PlanError
 from inkbox_sync.manifest import final_routing, routing_problem, sip_uri_problem
-from inkbox_sync.model import UNSET, DesiredNumber, LiveNumber
+from inkbox_sync.model import UNSET, DesiredNumber, DesiredState, LiveNumber, LiveState
+from inkbox_sync.planner import build_plan
 from tests.manifest.helpers import errors, load, write
 
 N = "+18335794607"
@@ -234,3 +238,20 @@ def test_final_routing_clears_the_replaced_target() -> None:
         want(incoming_call_action="webhook"), live("forward", forwarding_phone_number=PHONE)
     )
     assert kept["forwarding_phone_number"] == PHONE  # not managed: as it is live
+
+
+def test_plan_switching_the_forwarding_target_clears_the_other_in_one_patch() -> None:
+    # The planner judges and computes routing with these same functions.
+    number = dataclasses.replace(live("forward", forwarding_sip_uri=SIP), agent_handle=None)
+    plan = build_plan(
+        DesiredState({N: want(forwarding_phone_number=PHONE)}), LiveState({N: number})
+    )
+    [step] = plan.steps
+    assert step.kind == "update_routing"
+    assert step.fields == {
+        "forwarding_phone_number": PHONE,
+        "forwarding_sip_uri": None,
+        "forwarding_target_type": "phone",
+    }
+    with pytest.raises(PlanError, match="clearing the forwarding target is possible only"):
+        build_plan(DesiredState({N: want(forwarding_sip_uri=None)}), LiveState({N: number}))
