@@ -12,8 +12,10 @@ each non-string scalar, how it was written, so a later type error can say
 "+14155550100 was read by YAML as the integer 14155550100; quote it".
 
 Refused here, each as a diagnostic, composing on so that all errors are found:
-anchors and aliases, explicit tags, duplicate keys, keys that are not strings,
-merge keys (`<<`), more than one document, malformed `${VAR}` references.
+anchors and aliases, explicit tags, duplicate keys, keys that are not strings
+(what is below an unquoted `+14155550001:` is still checked), merge keys (`<<`),
+more than one document, malformed `${VAR}` references, and tabs used to indent
+(explained in plain words instead of libyaml's "cannot start any token").
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ class _Composer:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line, mark.column) if mark is not None else (0, 0)
             detail = " ".join(p for p in (exc.context, exc.problem) if p)
-            self.error((line, column), f"invalid YAML: {detail}")
+            message = _tab_message(self.text, line, column) or f"invalid YAML: {detail}"
+            self.error((line, column), message)
         except yaml.reader.ReaderError as exc:
             self.error(_offset_mark(self.text, exc.position), f"invalid YAML: {exc.reason}")
         except yaml.YAMLError as exc:  # anything else libyaml may raise
@@ -208,8 +211,15 @@ class _Composer:
             if type(key) is not str:
                 if key_mark not in self.reported:
                     self.error(key_mark, self.key_message(key_event, key_mark))
-                continue
-            if key_mark in self.scalars:  # `<<` and `=` keys
+                if type(key_event) is not ScalarEvent:
+                    continue
+                # Keep the entry under the key as written, so that what is below an
+                # unquoted `+14155550001:` is still checked; the error above already
+                # makes the load fail, so nothing is ever built from it.
+                key = key_event.value
+                if key in keys:
+                    continue  # `"+1..."` and `+1...` both: one error is enough
+            elif key_mark in self.scalars:  # `<<` and `=` keys
                 if key_mark not in self.reported:
                     self.error(key_mark, self.key_message(key_event, key_mark))
                 continue
@@ -300,6 +310,22 @@ _resolved: dict[str, str] = {}
 def _tag_message(tag: str) -> str:
     shown = "!!" + tag.removeprefix(_CORE_TAGS) if tag.startswith(_CORE_TAGS) else tag
     return f"YAML tags ({shown}) are not allowed; write plain values, quoting strings where needed"
+
+
+def _tab_message(text: str, line: int, column: int) -> str | None:
+    """Plain words for libyaml's "found character that cannot start any token" and
+    "found a tab character that violates indentation", both of which mean a tab
+    where YAML only allows spaces."""
+    lines = text.split("\n", line + 1)
+    if line >= len(lines) or lines[line][column : column + 1] != "\t":
+        return None
+    before = lines[line][:column]
+    if not before.strip(" \t"):
+        return (
+            "this line is indented with a tab; YAML allows only spaces for indentation: "
+            "replace the tab with spaces, as many as the lines around it use"
+        )
+    return "a tab where YAML needs a space (after '-', ':' or at the start of a line); replace it with a space"
 
 
 def _mark(event: Any) -> Mark:

@@ -391,10 +391,26 @@ CASES = [
         """,
         "m.yaml:4:1: invalid YAML: while parsing a flow mapping",  # the rest is libyaml's wording
     ),
+    # -- tabs: libyaml says "found character that cannot start any token" ----------------
     (
         "tab indentation",
         "version: 1\nnumbers:\n\t'+18335794607': {}\n",
-        "m.yaml:3:1: invalid YAML:",
+        "m.yaml:3:1: this line is indented with a tab; YAML allows only spaces for indentation",
+    ),
+    (
+        "tab after the spaces of an indentation",
+        "version: 1\nnumbers:\n  '+18335794607':\n  \tagent: x\n",
+        "m.yaml:4:3: this line is indented with a tab; YAML allows only spaces for indentation",
+    ),
+    (
+        "tab indenting a key below a value",  # libyaml: "a tab character that violates indentation"
+        "version: 1\nnumbers:\n  '+18335794607':\n    agent: x\n\tfilter_mode: y\n",
+        "m.yaml:5:1: this line is indented with a tab",
+    ),
+    (
+        "tab after a dash",
+        "version: 1\npolicies:\n  p:\n    allow:\n    -\t'+14155550100'\n",
+        "m.yaml:5:6: a tab where YAML needs a space",
     ),
 ]
 
@@ -454,3 +470,65 @@ def test_quoted_values_are_strings() -> None:
     number = state.numbers["+18335794607"]
     assert number.agent == "no"
     assert number.rules is not None and number.rules["+14155550100"].origin == "on"
+
+
+def test_tab_messages_say_it_in_plain_words() -> None:
+    write("tabs.yaml", "version: 1\nnumbers:\n\t'+18335794607': {}\n")
+    (only,) = errors("tabs.yaml")
+    assert "cannot start any token" not in only and "invalid YAML" not in only
+    assert "replace the tab with spaces" in only
+
+
+def test_everything_below_an_unquoted_number_key_is_still_checked() -> None:
+    # The issue's example: the unquoted key used to hide both problems below it.
+    write(
+        "sales.yaml",
+        """
+        version: 1
+        numbers:
+          +14155550001:
+            agent: sales-bot
+            filtr_mode: blacklist
+            block: [+18005550199]
+          "+14155550003":
+            filter_mode: whitelst
+        """,
+    )
+    assert errors("sales.yaml") == [
+        'sales.yaml:3:3: +14155550001 was read by YAML as the integer 14155550001; quote it: "+14155550001"',
+        "sales.yaml:5:5: unknown key 'filtr_mode' (did you mean 'filter_mode'?)",
+        'sales.yaml:6:13: +18005550199 was read by YAML as the integer 18005550199; quote it: "+18005550199"',
+        "sales.yaml:8:18: filter_mode must be 'blacklist' or 'whitelist', not 'whitelst'",
+    ]
+
+
+def test_below_other_typed_keys_too() -> None:
+    write(
+        "m.yaml",
+        """
+        version: 1
+        policies:
+          on:
+            allow: ["+14155550100", +14155550101]
+            alow: []
+        numbers:
+          +14155550001: {agent: x}
+          "+14155550001": {agent: y}
+        """,
+    )
+    found = errors("m.yaml")
+    assert_error(found, "m.yaml:3:3: on is read by YAML as a boolean")
+    assert_error(found, "m.yaml:4:29: +14155550101 was read by YAML as the integer 14155550101")
+    assert_error(found, "m.yaml:5:5: unknown key 'alow' (did you mean 'allow'?)")
+    assert_error(found, "m.yaml:7:3: +14155550001 was read by YAML as the integer")
+    # The same number quoted and unquoted in one mapping: declared twice, said once each.
+    assert_error(found, "m.yaml:8:3: duplicate key '+14155550001'")
+    assert len(found) == 5, found
+
+
+def test_an_unquoted_number_key_in_one_file_and_quoted_in_another() -> None:
+    write("a.yaml", "version: 1\nnumbers:\n  +14155550001: {}\n")
+    write("b.yaml", 'version: 1\nnumbers:\n  "+14155550001": {}\n')
+    found = errors("a.yaml", "b.yaml")
+    assert_error(found, "a.yaml:3:3: +14155550001 was read by YAML as the integer")
+    assert_error(found, "b.yaml:3:3: number +14155550001 is declared twice: here and at a.yaml:3:3")
