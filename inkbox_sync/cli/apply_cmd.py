@@ -19,7 +19,7 @@ from inkbox_sync.cli.common import (
     report_stats,
     target_option,
 )
-from inkbox_sync.cli.context import get_options
+from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import say
 from inkbox_sync.errors import ApplyError, ApplyInterrupted, RefusedError, signal_name
 from inkbox_sync.executor import ExecutionResult
@@ -41,7 +41,8 @@ from inkbox_sync.workflow import (
 _AGAIN = "Live state is safe for every caller; run apply again to converge."
 
 
-@click.command("apply")
+@click.command("apply", cls=SubCommand)
+@global_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--plan",
@@ -53,8 +54,10 @@ _AGAIN = "Live state is safe for every caller; run apply again to converge."
 @click.option(
     "--force",
     is_flag=True,
-    help="Apply despite safety-valve warnings (filter_mode change, mass rule change, "
-    "whitelist with no allow). Never overrides an unsafe step order.",
+    help="Apply despite the safety valves the plan warns about: a filter_mode change; "
+    "more than 30% of a number's live rules changed or deleted (at 10 or more); a "
+    "whitelist number left with no active allow rule; an expect: that live state "
+    "would break. Never overrides an unsafe step order or a stale saved plan.",
 )
 @target_option
 @click.pass_context
@@ -75,10 +78,16 @@ def command(
     it writes: no new write starts, those in flight finish, and the report says
     what was done (exit 130 / 143); a second one stops waiting.
 
+    Safety valves: a plan that changes a filter_mode, changes or deletes more
+    than 30% of a number's live rules, leaves a whitelist number with no active
+    allow rule, or breaks an expect: against live state is refused before any
+    write unless --force.
+
     \b
     Examples:
       inkbox-sync apply manifests/
       inkbox-sync apply manifests/ --auto-approve --target +14155550001
+      inkbox-sync apply manifests/ --force        after reviewing the valves' warnings
       inkbox-sync plan manifests/ --out plan.json && inkbox-sync apply --plan plan.json
     """
     if bool(paths) == bool(plan_file):

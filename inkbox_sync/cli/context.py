@@ -1,13 +1,26 @@
-"""Global options shared by every command, resolved once per invocation."""
+"""Global options shared by every command, resolved once per invocation.
+
+A global option is accepted before the subcommand (`inkbox-sync --sandbox demo.json
+plan examples/`) and after it (`inkbox-sync plan examples/ --sandbox demo.json`).
+Each one is declared once, in `_GLOBAL_OPTIONS` below, as a `GlobalOption`: the root
+group and every API-facing subcommand attach the same declarations with
+`global_options`, and each occurrence is folded into one dictionary in `ctx.meta`
+(shared by the whole invocation). `get_options` turns that into `GlobalOptions`,
+whose fields are named after the options. Adding a global option is one entry in
+`_GLOBAL_OPTIONS` and one field in `GlobalOptions`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from inkbox_sync.cli.output import protect
 from inkbox_sync.errors import ConfigError
@@ -37,13 +50,19 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    api_key: str | None
-    base_url: str | None
-    sandbox: Path | None
-    concurrency: int
-    color: bool
-    verbose: int
+    """The global options of one invocation; each field is the option of the same name."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    sandbox: Path | None = None
     api_version: str = "auto"  # 2026-10 | 2026-06 | auto
+    concurrency: int = DEFAULT_CONCURRENCY
+    no_color: bool = False
+    verbose: int = 0
+
+    @property
+    def color(self) -> bool:
+        return not self.no_color
 
     def __repr__(self) -> str:  # the key never reaches a repr, traceback or log line
         return (
@@ -59,7 +78,8 @@ class GlobalOptions:
 
         Resolution order, as the official SDK: option, environment
         (INKBOX_API_KEY / INKBOX_BASE_URL, already folded into the options by
-        click), then ~/.inkbox/config.
+        click), then ~/.inkbox/config, which is read only when one of the two
+        is still missing.
         """
         if self.sandbox is not None:
             from inkbox_sync.sandbox.embedded import EmbeddedSandbox
@@ -71,35 +91,191 @@ class GlobalOptions:
                 label = f"the embedded sandbox ({self.sandbox})"
                 yield Endpoint(base_url=box.base_url, api_key=box.api_key, label=label)
             return
-        file_cfg = read_config_file(CONFIG_PATH)
-        api_key = self.api_key or file_cfg.get("api_key")
-        base_url = self.base_url or file_cfg.get("base_url") or DEFAULT_BASE_URL
+        api_key, base_url = self.api_key, self.base_url
+        file_cfg = read_config_file(CONFIG_PATH) if not (api_key and base_url) else {}
+        api_key = api_key or file_cfg.get("api_key")
+        base_url = base_url or file_cfg.get("base_url") or DEFAULT_BASE_URL
         if not api_key:
             raise ConfigError(
                 "no API key: pass --api-key, set INKBOX_API_KEY, or add 'api_key = ...' "
-                f"to {CONFIG_PATH} (or use --sandbox FILE to try inkbox-sync locally)"
+                f"to {CONFIG_PATH} ({_config_state(file_cfg)}); "
+                "or try inkbox-sync locally with --sandbox FILE"
             )
         protect(api_key)
         yield Endpoint(base_url=base_url, api_key=api_key)
 
 
+def _config_state(file_cfg: dict[str, str]) -> str:
+    if "api_key" in file_cfg:
+        return "its api_key line has no value"
+    return "it has no api_key line" if CONFIG_PATH.exists() else "it does not exist"
+
+
+# --- the config file ---------------------------------------------------------------
+
+#: `api_key: x` and the like: a key, then a separator that is not `=`.
+_WRONG_SEPARATOR = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*[:\s]")
+
+
 def read_config_file(path: Path) -> dict[str, str]:
-    """`key = value` lines, '#' comments, quotes stripped: the SDK's format."""
+    """`key = value` lines, '#' comments, quotes stripped: the SDK's format.
+
+    A missing file is an empty one. A file that exists but cannot be read or
+    has a line that is not `key = value` is a ConfigError naming the file and
+    the line (the SDK silently skips such lines, which turns a typo into a
+    puzzling "no API key"). A line's value is never shown: it may be the key.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{bad_line}: the config file is not UTF-8 text") from None
     out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
+    problems: list[str] = []
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
             continue
-        key, _, value = line.partition("=")
-        out[key.strip()] = value.strip().strip("\"'")
+        key, equals, value = line.partition("=")
+        key = key.strip()
+        if equals and key:
+            out[key] = value.strip().strip("\"'")
+            continue
+        problems.append(f"{path}:{number}: {_line_problem(line, bool(equals))}")
+    if problems:
+        intro = "the config file cannot be parsed (one `key = value` per line, # for comments):"
+        raise ConfigError("\n  ".join([intro, *problems]))
     return out
 
 
+def _line_problem(line: str, has_equals: bool) -> str:
+    if has_equals:
+        return "nothing before '='; write `key = value`"
+    wrong = _WRONG_SEPARATOR.match(line)
+    if wrong:
+        key = wrong.group(1)
+        return f"expected `{key} = ...`, found `{key}` without '='"
+    return "expected `key = value`, found a line without '='"
+
+
+# --- global options ------------------------------------------------------------------
+
+_META_KEY = "inkbox_sync.global_options"
+
+
+class GlobalOption(click.Option):
+    """An option accepted before or after the subcommand; see the module docstring."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, expose_value=False, callback=_collect, **kwargs)
+
+
+def _collect(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Fold one occurrence into the invocation's values: the root takes everything
+    (defaults and environment included), a subcommand only what its own command
+    line says, which wins; `-v` given in both places adds up."""
+    assert param.name is not None
+    if param.name == "api_key":
+        protect(value)  # scrubbed from every output from now on, wherever it was given
+    values: dict[str, Any] = ctx.meta.setdefault(_META_KEY, {})
+    if ctx.parent is None:
+        values[param.name] = value
+    elif ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+        counted = isinstance(param, click.Option) and param.count
+        values[param.name] = (values.get(param.name) or 0) + value if counted else value
+    return value
+
+
+_GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        ("--api-key",),
+        {
+            "envvar": "INKBOX_API_KEY",
+            "metavar": "KEY",
+            "help": "Inkbox API key [env INKBOX_API_KEY, then ~/.inkbox/config]. Never printed.",
+        },
+    ),
+    (
+        ("--base-url",),
+        {
+            "envvar": "INKBOX_BASE_URL",
+            "metavar": "URL",
+            "help": "API base URL [env INKBOX_BASE_URL; default https://inkbox.ai].",
+        },
+    ),
+    (
+        ("--sandbox",),
+        {
+            "type": click.Path(dir_okay=False, path_type=Path),
+            "metavar": "FILE",
+            "help": "Run against an embedded local sandbox whose state lives in FILE "
+            "(created with a demo organisation if missing). Nothing leaves this machine.",
+        },
+    ),
+    (
+        ("--api-version",),
+        {
+            "type": click.Choice(["2026-10", "2026-06", "auto"]),
+            "default": "auto",
+            "show_default": True,
+            "help": "The Inkbox API version. With --sandbox FILE: the one the embedded "
+            "sandbox speaks (auto: 2026-10).",
+        },
+    ),
+    (
+        ("--concurrency",),
+        {
+            "type": click.IntRange(1, 64),
+            "default": DEFAULT_CONCURRENCY,
+            "show_default": True,
+            "help": "Most API requests in flight at once.",
+        },
+    ),
+    (
+        ("--no-color",),
+        {"is_flag": True, "envvar": "NO_COLOR", "help": "Plain text output [env NO_COLOR]."},
+    ),
+    (
+        ("-v", "--verbose"),
+        {"count": True, "help": "More detail on stderr (-vv: every request)."},
+    ),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def global_options(f: F) -> F:
+    """Attach every global option to a command (or the root group) being declared."""
+    for decls, attrs in reversed(_GLOBAL_OPTIONS):
+        click.option(*decls, cls=GlobalOption, **attrs)(f)
+    return f
+
+
 def get_options(ctx: click.Context) -> GlobalOptions:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, GlobalOptions)
-    return obj
+    """The invocation's global options, wherever on the command line they were given."""
+    values = ctx.meta.get(_META_KEY, {})
+    return GlobalOptions(**values)
+
+
+class SubCommand(click.Command):
+    """A subcommand whose --help lists the global options in a section of their own."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is not None:
+                (shared if isinstance(param, GlobalOption) else own).append(record)
+        if own:
+            with formatter.section("Options"):
+                formatter.write_dl(own)
+        if shared:
+            with formatter.section("Global options (also accepted before the command)"):
+                formatter.write_dl(shared)

@@ -16,7 +16,7 @@ from inkbox_sync.cli.common import (
     target_option,
     write_atomic,
 )
-from inkbox_sync.cli.context import get_options
+from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import data, say, scrubbed
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.export import export_by_agent, export_manifest
@@ -25,7 +25,8 @@ from inkbox_sync.redact import redact_url
 from inkbox_sync.workflow import read_everything, run_sync
 
 
-@click.command("export")
+@click.command("export", cls=SubCommand)
+@global_options
 @target_option
 @click.option(
     "--output",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -19,61 +18,14 @@ from inkbox_sync.cli import (
     signals,
     validate_cmd,
 )
-from inkbox_sync.cli.context import DEFAULT_CONCURRENCY, GlobalOptions
+from inkbox_sync.cli.context import global_options
 from inkbox_sync.errors import InkboxSyncError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="inkbox-sync")
-@click.option(
-    "--api-key",
-    envvar="INKBOX_API_KEY",
-    metavar="KEY",
-    help="Inkbox API key [env INKBOX_API_KEY, then ~/.inkbox/config]. Never printed.",
-)
-@click.option(
-    "--base-url",
-    envvar="INKBOX_BASE_URL",
-    metavar="URL",
-    help="API base URL [env INKBOX_BASE_URL; default https://inkbox.ai].",
-)
-@click.option(
-    "--sandbox",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Run against an embedded local sandbox whose state lives in FILE "
-    "(created with a demo organisation if missing). Nothing leaves this machine.",
-)
-@click.option(
-    "--api-version",
-    type=click.Choice(["2026-10", "2026-06", "auto"]),
-    default="auto",
-    show_default=True,
-    help="The Inkbox API version. With --sandbox FILE: the one the embedded sandbox speaks "
-    "(auto: 2026-10).",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 64),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="Most API requests in flight at once.",
-)
-@click.option(
-    "--no-color", is_flag=True, envvar="NO_COLOR", help="Plain text output [env NO_COLOR]."
-)
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: every request).")
-@click.pass_context
-def cli(
-    ctx: click.Context,
-    api_key: str | None,
-    base_url: str | None,
-    sandbox: Path | None,
-    api_version: str,
-    concurrency: int,
-    no_color: bool,
-    verbose: int,
-) -> None:
+@global_options
+def cli() -> None:
     """Keep Inkbox phone numbers configured the way your Git repository says.
 
     \b
@@ -86,19 +38,12 @@ def cli(
     speaks 2026-10):
       inkbox-sync --sandbox demo.json --api-version 2026-06 plan examples/
 
+    Global options go before or after the command: `inkbox-sync plan examples/
+    --sandbox demo.json` is `inkbox-sync --sandbox demo.json plan examples/`.
+
     Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode),
     130 / 143 interrupted by SIGINT / SIGTERM.
     """
-    output.protect(api_key)
-    ctx.obj = GlobalOptions(
-        api_key=api_key or None,
-        base_url=base_url or None,
-        sandbox=sandbox,
-        api_version=api_version,
-        concurrency=concurrency,
-        color=not no_color,
-        verbose=verbose,
-    )
 
 
 for _module in (validate_cmd, schema_cmd, plan_cmd, apply_cmd, export_cmd, sandbox_cmd):

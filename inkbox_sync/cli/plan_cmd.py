@@ -16,7 +16,7 @@ from inkbox_sync.cli.common import (
     target_option,
     write_atomic,
 )
-from inkbox_sync.cli.context import get_options
+from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import data, say, scrubbed
 from inkbox_sync.errors import InkboxSyncError
 from inkbox_sync.manifest import load_manifests
@@ -25,7 +25,8 @@ from inkbox_sync.render import render_markdown, render_text
 from inkbox_sync.workflow import read_and_plan, run_sync
 
 
-@click.command("plan")
+@click.command("plan", cls=SubCommand)
+@global_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--format",

@@ -19,7 +19,18 @@ from inkbox_sync.sandbox.versions import DEFAULT_API_VERSION, VERSIONS
 
 @click.group("sandbox")
 def command() -> None:
-    """A local server that speaks the Inkbox phone API, for tests and demos."""
+    """A local server that speaks the Inkbox phone API, for tests and demos.
+
+    It answers every route of the phone API contract with the same fields,
+    defaults and errors, starting with a demo organisation (six agents, each
+    with a number). Nothing leaves the machine.
+
+    \b
+    Examples:
+      inkbox-sync sandbox serve                         serve on 127.0.0.1:8765
+      inkbox-sync sandbox serve --port 0 --state org.json
+      inkbox-sync --sandbox demo.json plan examples/    an embedded one, for one command
+    """
 
 
 def banner(base_url: str, api_key: str) -> str:

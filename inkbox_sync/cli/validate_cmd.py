@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from inkbox_sync.cli.context import get_options
+from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import redacted, say
 from inkbox_sync.client.api import API_VERSION, CAPABILITIES
 from inkbox_sync.errors import Diagnostic, ManifestError
@@ -16,7 +16,8 @@ from inkbox_sync.manifest import ManifestSet, load_manifest_set, version_problem
 from inkbox_sync.model import Capabilities
 
 
-@click.command("validate")
+@click.command("validate", cls=SubCommand)
+@global_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--format",
