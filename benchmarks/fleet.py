@@ -725,7 +725,7 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
                 raise SystemExit("a no-change apply wrote")
             out = Path(tmp) / "export.yaml"
             export_floor = reads(same, identities=True)
-            cli = ["export", "--output", str(out)]
+            cli = ["export", "--output", str(out), "--force"]  # repeated runs, one file
             measured("export", same, cli, (0,), export_floor, export_floor)
             if args.rate_limit:
                 box.faults(rate_limit=args.rate_limit)

@@ -39,24 +39,37 @@ from inkbox_sync.workflow import read_everything, run_sync
     type=click.Path(file_okay=False, path_type=Path),
     help="Write one manifest per agent into DIR (AGENT.yaml).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace files that already exist (without it, export refuses and writes nothing).",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, targets: tuple[str, ...], output: Path | None, output_dir: Path | None
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    output: Path | None,
+    output_dir: Path | None,
+    force: bool,
 ) -> None:
     """Write the organisation's live numbers and rules as manifests.
 
     The result describes live state exactly, so `plan` on it shows no changes:
     commit it, then edit it to change policy. Numbers are quoted E.164 strings;
-    paused rules use the mapping form with `status: paused`.
+    paused rules use the mapping form with `status: paused`. A file that already
+    exists is never replaced without --force (checked before anything is written).
 
     \b
     Examples:
       inkbox-sync export -o manifests/all.yaml
       inkbox-sync export --output-dir manifests/
       inkbox-sync export --target +14155550001
+      inkbox-sync export --output-dir manifests/ --force   replace what is there
     """
     if output and output_dir:
         raise click.UsageError("--output and --output-dir are exclusive")
+    if output is not None and not force:
+        refuse_to_overwrite([output])  # before reading anything: fail fast
     options = get_options(ctx)
     wanted = parse_targets(targets)
     with options.endpoint() as endpoint:
@@ -73,9 +86,11 @@ def command(
     when = datetime.now(UTC).isoformat(timespec="seconds")
     numbers = list(live.numbers.values())
     rules = sum(len(n.rules or {}) for n in numbers)
-    _note_secret_urls(numbers)
     if output_dir is not None:
         files = export_by_agent(numbers, source=source, when=when)
+        if not force:
+            refuse_to_overwrite([output_dir / name for name in files])
+        _note_secret_urls(numbers)
         for name, text in files.items():
             write_atomic(output_dir / name, scrubbed(text))
         say(
@@ -83,6 +98,7 @@ def command(
             err=True,
         )
         return
+    _note_secret_urls(numbers)
     text = export_manifest(numbers, source=source, when=when)
     if output is None:
         data(text, nl=False)
@@ -106,4 +122,14 @@ def _note_secret_urls(numbers: list[LiveNumber]) -> None:
             "token); they are written in full so that the manifest matches live state. "
             "Consider ${VAR} references for them before committing the file.",
             err=True,
+        )
+
+
+def refuse_to_overwrite(paths: list[Path]) -> None:
+    """Export replaces hand-written manifests only when told to: all or nothing."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise ConfigError(
+            f"not overwriting {len(existing)} existing file(s): {', '.join(existing)}; "
+            "nothing was written (pass --force to replace them)"
         )

@@ -104,7 +104,61 @@ def test_any_live_state_exports_to_a_manifest_with_an_empty_plan(
 ) -> None:
     box.put_state(org)
     out = tmp_path / "export.yaml"
+    out.unlink(missing_ok=True)  # tmp_path is shared by hypothesis' examples
     result = run_cli(["export", "--output", out], box=box)
     assert result.returncode == 0, result.stderr
     plan = run_cli(["plan", out, "--detailed-exitcode"], box=box)
     assert plan.returncode == 0, out.read_text() + plan.stdout + plan.stderr
+
+
+# --- never overwrite without --force ----------------------------------------------------
+
+HAND_WRITTEN = '# hand-written: keep me\nversion: 1\nnumbers:\n  "+14155550001": {}  # a note\n'
+
+
+def test_export_output_refuses_an_existing_file(box: SandboxProcess, tmp_path: Path) -> None:
+    # The issue: `export --output examples/fleet/sales.yaml` silently replaced a manifest.
+    target = tmp_path / "sales.yaml"
+    target.write_text(HAND_WRITTEN)
+    box.clear_requests()
+    refused = run_cli(["export", "--output", target], box=box)
+    assert refused.returncode == 1
+    assert f"not overwriting 1 existing file(s): {target}" in refused.stderr
+    assert "--force" in refused.stderr
+    assert target.read_text() == HAND_WRITTEN
+    assert box.requests() == []  # refused before reading anything
+    forced = run_cli(["export", "--output", target, "--force"], box=box)
+    assert forced.returncode == 0, forced.stderr
+    assert "Exported by inkbox-sync" in target.read_text()
+
+
+def test_export_output_dir_refuses_before_writing_any_file(
+    box: SandboxProcess, tmp_path: Path
+) -> None:
+    out = tmp_path / "manifests"
+    out.mkdir()
+    (out / "sales-bot.yaml").write_text(HAND_WRITTEN)
+    (out / "legacy-bot.yaml").write_text(HAND_WRITTEN)
+    refused = run_cli(["export", "--output-dir", out], box=box)
+    assert refused.returncode == 1
+    assert "not overwriting 2 existing file(s)" in refused.stderr
+    assert str(out / "sales-bot.yaml") in refused.stderr
+    assert str(out / "legacy-bot.yaml") in refused.stderr
+    # No partial write: the other agents' files were not written either.
+    assert sorted(p.name for p in out.iterdir()) == ["legacy-bot.yaml", "sales-bot.yaml"]
+    assert (out / "sales-bot.yaml").read_text() == HAND_WRITTEN
+
+    forced = run_cli(["export", "--output-dir", out, "--force"], box=box)
+    assert forced.returncode == 0, forced.stderr
+    assert {p.name for p in out.iterdir()} >= {"support-bot.yaml", "sales-bot.yaml"}
+    assert "Exported by inkbox-sync" in (out / "sales-bot.yaml").read_text()
+
+
+def test_export_output_dir_writes_beside_other_files(box: SandboxProcess, tmp_path: Path) -> None:
+    out = tmp_path / "manifests"
+    out.mkdir()
+    (out / "policies.yaml").write_text(HAND_WRITTEN)  # no agent has this name
+    result = run_cli(["export", "--output-dir", out], box=box)
+    assert result.returncode == 0, result.stderr
+    assert (out / "policies.yaml").read_text() == HAND_WRITTEN
+    assert (out / "sales-bot.yaml").is_file()
