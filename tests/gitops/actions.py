@@ -1,13 +1,20 @@
 """A small, strict, local stand-in for a GitHub Actions runner (act-like).
 
-It runs the `run:` steps of a workflow job in order with bash, the way a hosted
+It runs the steps of a workflow job in order with bash, the way a hosted
 runner does: the workflow's `defaults.run.shell`, the env layering (workflow,
 job, step), `${{ }}` expressions, `if:` conditions with the implicit
-`success()`, `GITHUB_OUTPUT`, `GITHUB_ENV` and `GITHUB_STEP_SUMMARY` files,
-workflow commands (`::error ...::`), and a failed step failing the job while
-later steps run only if their condition lets them.
+`success()`, `GITHUB_OUTPUT`, `GITHUB_ENV`, `GITHUB_PATH` and
+`GITHUB_STEP_SUMMARY` files, workflow commands (`::error ...::`), and a failed
+step failing the job while later steps run only if their condition lets them.
 
-`uses:` steps cannot run here: each must be one the caller expects, and a
+Composite actions (`runs.using: composite`, such as this repository's own
+`action.yml`) are expanded and run step by step, as the runner does: their
+`inputs` (defaults included), their own `steps` context and status functions,
+`GITHUB_ACTION_PATH`, a `shell:` on every `run:` step, and `outputs` computed
+from their steps. Which `uses:` references are composite actions, and where
+their `action.yml` lies, is given by the caller (`actions`).
+
+Other `uses:` steps cannot run here: each must be one the caller expects, and a
 handler given by the caller stands in for it. Steps whose id is listed in
 `skip_ids` (installing inkbox-sync, which the test environment already has)
 are recorded as succeeding without running.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +42,7 @@ SHELLS = {
     None: ["bash", "-e"],
 }
 STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell"}
+ACTION_KEYS = {"name", "description", "author", "branding", "inputs", "outputs", "runs"}
 JOB_KEYS = {"runs-on", "timeout-minutes", "steps", "if", "env", "permissions"}
 WORKFLOW_KEYS = {"name", "on", "permissions", "concurrency", "env", "defaults", "jobs"}
 STATUS_FUNCTIONS = ("success()", "failure()", "always()", "cancelled()")
@@ -254,13 +263,19 @@ class StepResult:
     id: str | None
     name: str
     outcome: str  # success | failure | skipped
-    kind: str  # run | uses | simulated
+    kind: str  # run | uses | simulated | composite
     uses: str | None = None
     returncode: int | None = None
     stdout: str = ""
     stderr: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     annotations: list[Annotation] = field(default_factory=list)
+    #: The steps of a composite action, as it ran them.
+    steps: list[StepResult] = field(default_factory=list)
+
+    def walk(self) -> list[StepResult]:
+        """This step, then the steps of a composite action, depth first."""
+        return [self, *(inner for step in self.steps for inner in step.walk())]
 
 
 @dataclass
@@ -270,28 +285,34 @@ class JobResult:
     steps: list[StepResult]
     summary: str
     workspace: Path
+    temp: Path  # RUNNER_TEMP
 
     def step(self, key: str) -> StepResult:
-        """A step by id, else by name, else by the action it uses (`actions/github-script`)."""
-        for step in self.steps:
+        """A step by id, else by name, else by the action it uses (`actions/github-script`),
+        searching the job's steps first, then the steps of the composite actions it ran."""
+        everything = [inner for step in self.steps for inner in step.walk()]
+        for step in sorted(everything, key=lambda s: s not in self.steps):
             if key in (step.id, step.name) or (step.uses or "").split("@")[0] == key:
                 return step
-        raise KeyError(f"no step {key!r} in job {self.name}: {[s.name for s in self.steps]}")
+        names = [s.name for s in everything]
+        raise KeyError(f"no step {key!r} in job {self.name}: {names}")
 
     @property
     def annotations(self) -> list[Annotation]:
-        return [a for step in self.steps for a in step.annotations]
+        return [a for step in self.steps for inner in step.walk() for a in inner.annotations]
 
     def log(self) -> str:
         """The job's log, to print when an assertion fails."""
         parts = []
         for step in self.steps:
-            parts.append(f"--- {step.name} [{step.outcome}, rc={step.returncode}]")
-            parts += [step.stdout, step.stderr]
+            for inner in step.walk():
+                parts.append(f"--- {inner.name} [{inner.outcome}, rc={inner.returncode}]")
+                parts += [inner.stdout, inner.stderr]
         return "\n".join(parts)
 
 
-UsesHandler = Callable[[dict[str, Any], Path], bool]
+#: Stands in for a `uses:` action: (its `with:`, the workspace, the step's env) -> success.
+UsesHandler = Callable[[dict[str, str], Path, dict[str, str]], bool]
 
 
 def parse_file_commands(text: str) -> dict[str, str]:
@@ -341,6 +362,16 @@ def parse_annotations(text: str) -> list[Annotation]:
 
 
 @dataclass
+class _Scope:
+    """What the steps of a job, or of one composite action, share while they run."""
+
+    contexts: dict[str, Any]
+    status: dict[str, bool]
+    default_shell: str | None
+    action_path: Path | None = None  # GITHUB_ACTION_PATH inside a composite action
+
+
+@dataclass
 class Runner:
     """Runs jobs of one workflow in `workspace` with the given contexts."""
 
@@ -352,6 +383,8 @@ class Runner:
     vars: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     uses: Mapping[str, UsesHandler] = field(default_factory=dict)
+    #: `uses:` references that are composite actions, and the directory of each action.yml.
+    actions: Mapping[str, Path] = field(default_factory=dict)
     skip_ids: frozenset[str] = frozenset({"install"})
     timeout: float = 120.0
 
@@ -359,116 +392,157 @@ class Runner:
         job = self.workflow["jobs"][name]
         unknown = set(job) - JOB_KEYS
         assert not unknown, f"job {name}: keys this runner does not model: {sorted(unknown)}"
-        temp = self.workspace.parent / f"runner-temp-{name}"
-        temp.mkdir(exist_ok=True)
-        steps_ctx: dict[str, dict[str, Any]] = {}
-        env: dict[str, str] = {}
+        # RUNNER_TEMP starts empty for every job, as on a hosted runner.
+        self._temp = self.workspace.parent / f"runner-temp-{name}"
+        shutil.rmtree(self._temp, ignore_errors=True)
+        self._temp.mkdir()
+        self._env: dict[str, str] = {}  # the job's env, grown by GITHUB_ENV
+        self._path: list[str] = []  # GITHUB_PATH entries, newest first
+        self._summary: list[str] = []
+        self._count = 0
         contexts: dict[str, Any] = {
             "github": self.github,
             "secrets": self.secrets,
             "vars": self.vars,
             "inputs": self.inputs,
-            "steps": steps_ctx,
-            "env": env,
-            "runner": {"os": "Linux", "temp": str(temp)},
+            "steps": {},
+            "env": self._env,
+            "runner": {"os": "Linux", "temp": str(self._temp)},
         }
         status = {"success": True, "failure": False, "always": True, "cancelled": False}
         for layer in (self.workflow.get("env") or {}, job.get("env") or {}):
             for key, value in layer.items():
-                env[key] = interpolate(to_text(value), contexts, status)
+                self._env[key] = interpolate(to_text(value), contexts, status)
         if not condition(job.get("if"), contexts, status):
-            return JobResult(name, "skipped", [], "", self.workspace)
-
+            return JobResult(name, "skipped", [], "", self.workspace, self._temp)
         default_shell = ((self.workflow.get("defaults") or {}).get("run") or {}).get("shell")
+        scope = _Scope(contexts, status, default_shell)
+        results = self._steps(job["steps"], scope)
+        conclusion = "failure" if status["failure"] else "success"
+        summary = "".join(self._summary)
+        return JobResult(name, conclusion, results, summary, self.workspace, self._temp)
+
+    def _steps(self, steps: list[dict[str, Any]], scope: _Scope) -> list[StepResult]:
         results: list[StepResult] = []
-        summary: list[str] = []
-        for index, step in enumerate(job["steps"]):
+        for index, step in enumerate(steps):
             unknown = set(step) - STEP_KEYS
             assert not unknown, f"step {index}: keys this runner does not model: {sorted(unknown)}"
             assert ("run" in step) != ("uses" in step), f"step {index}: exactly one of run/uses"
             step_id = step.get("id")
             label = step.get("name") or step.get("uses") or f"step {index}"
-            if not condition(step.get("if"), contexts, status):
+            if not condition(step.get("if"), scope.contexts, scope.status):
                 result = StepResult(step_id, label, "skipped", "run" if "run" in step else "uses")
                 result.uses = step.get("uses")
+            elif "uses" in step and step["uses"] in self.actions:
+                result = self._composite(step, label, scope)
             elif "uses" in step:
-                result = self._uses(step, label, contexts, status)
+                result = self._uses(step, label, scope)
             elif step_id in self.skip_ids:
                 result = StepResult(step_id, label, "success", "simulated")
             else:
-                result = self._run(step, label, env, contexts, status, default_shell, temp, summary)
+                result = self._run(step, label, scope)
             results.append(result)
             if step_id:
-                steps_ctx[step_id] = {
+                scope.contexts["steps"][step_id] = {
                     "outcome": result.outcome,
                     "conclusion": result.outcome,
                     "outputs": result.outputs,
                 }
             if result.outcome == "failure":
-                status["success"], status["failure"] = False, True
-        conclusion = "failure" if status["failure"] else "success"
-        return JobResult(name, conclusion, results, "".join(summary), self.workspace)
+                scope.status["success"], scope.status["failure"] = False, True
+        return results
 
-    def _uses(
-        self,
-        step: dict[str, Any],
-        label: str,
-        contexts: Mapping[str, Any],
-        status: Mapping[str, bool],
-    ) -> StepResult:
+    def _step_env(self, step: dict[str, Any], scope: _Scope) -> dict[str, str]:
+        """What a step's process sees: the runner's, the job's, the step's own env."""
+        step_env = {
+            key: interpolate(to_text(value), scope.contexts, scope.status)
+            for key, value in (step.get("env") or {}).items()
+        }
+        env = {**self.base_env, **self._env, **step_env}
+        env["PATH"] = ":".join([*self._path, env.get("PATH", "")])
+        env["GITHUB_WORKSPACE"] = str(self.workspace)
+        env["RUNNER_TEMP"] = str(self._temp)
+        if scope.action_path is not None:
+            env["GITHUB_ACTION_PATH"] = str(scope.action_path)
+        return env
+
+    def _with(self, step: dict[str, Any], scope: _Scope) -> dict[str, str]:
+        return {
+            key: interpolate(to_text(value), scope.contexts, scope.status)
+            for key, value in (step.get("with") or {}).items()
+        }
+
+    def _composite(self, step: dict[str, Any], label: str, scope: _Scope) -> StepResult:
+        """Expand a composite action: its steps run here, in their own scope."""
+        action_dir = self.actions[step["uses"]]
+        action = yaml.safe_load((action_dir / "action.yml").read_text(encoding="utf-8"))
+        unknown = set(action) - ACTION_KEYS
+        assert not unknown, f"{action_dir}/action.yml: keys not modelled: {sorted(unknown)}"
+        assert action["runs"]["using"] == "composite", "only composite actions are expanded"
+        declared: dict[str, dict[str, Any]] = action.get("inputs") or {}
+        given = self._with(step, scope)
+        undeclared = set(given) - set(declared)
+        assert not undeclared, f"{label}: inputs the action does not declare: {sorted(undeclared)}"
+        # Inside the action: no secrets or vars, only what was passed in as inputs.
+        outer = {k: v for k, v in scope.contexts.items() if k not in ("secrets", "vars")}
+        inputs: dict[str, str] = {}
+        for name, spec in declared.items():
+            if name in given:
+                inputs[name] = given[name]
+            else:
+                assert not spec.get("required"), f"{label}: required input {name!r} not given"
+                inputs[name] = interpolate(to_text(spec.get("default", "")), outer, scope.status)
+        inner = _Scope(
+            {**outer, "inputs": inputs, "steps": {}},
+            {"success": True, "failure": False, "always": True, "cancelled": False},
+            default_shell=None,
+            action_path=action_dir,
+        )
+        for inner_step in action["runs"]["steps"]:
+            if "run" in inner_step:  # GitHub refuses a composite run step without one
+                assert "shell" in inner_step, f"{action_dir}: a composite run step needs shell:"
+        steps = self._steps(action["runs"]["steps"], inner)
+        outputs = {
+            name: interpolate(to_text(spec["value"]), inner.contexts, inner.status)
+            for name, spec in (action.get("outputs") or {}).items()
+        }
+        outcome = "failure" if inner.status["failure"] else "success"
+        result = StepResult(step.get("id"), label, outcome, "composite", step["uses"])
+        result.outputs, result.steps = outputs, steps
+        return result
+
+    def _uses(self, step: dict[str, Any], label: str, scope: _Scope) -> StepResult:
         action = str(step["uses"])
         handler = self.uses.get(action)
         assert handler is not None, f"unexpected action {action!r}: only {sorted(self.uses)}"
-        with_ = {
-            key: interpolate(to_text(value), contexts, status)
-            for key, value in (step.get("with") or {}).items()
-        }
-        ok = handler(with_, self.workspace)
+        ok = handler(self._with(step, scope), self.workspace, self._step_env(step, scope))
         return StepResult(step.get("id"), label, "success" if ok else "failure", "uses", action)
 
-    def _run(
-        self,
-        step: dict[str, Any],
-        label: str,
-        env: dict[str, str],
-        contexts: Mapping[str, Any],
-        status: Mapping[str, bool],
-        default_shell: str | None,
-        temp: Path,
-        summary: list[str],
-    ) -> StepResult:
-        shell = step.get("shell", default_shell)
+    def _run(self, step: dict[str, Any], label: str, scope: _Scope) -> StepResult:
+        shell = step.get("shell", scope.default_shell)
         assert shell in SHELLS, f"{label}: shell {shell!r} is not modelled"
-        script = temp / f"step-{len(summary)}-{os.getpid()}.sh"
-        script.write_text(interpolate(step["run"], contexts, status), encoding="utf-8")
-        files = {name: temp / f"{name.lower()}-{id(step)}" for name in ("OUTPUT", "ENV", "SUMMARY")}
+        self._count += 1
+        script = self._temp / f"step-{self._count}-{os.getpid()}.sh"
+        script.write_text(interpolate(step["run"], scope.contexts, scope.status), encoding="utf-8")
+        names = ("OUTPUT", "ENV", "PATH", "STEP_SUMMARY")
+        files = {name: self._temp / f"{name.lower()}-{self._count}" for name in names}
         for path in files.values():
             path.write_text("", encoding="utf-8")
-        step_env = {
-            key: interpolate(to_text(value), contexts, status)
-            for key, value in (step.get("env") or {}).items()
-        }
-        full_env = {
-            **self.base_env,
-            **env,
-            **step_env,
-            "GITHUB_WORKSPACE": str(self.workspace),
-            "GITHUB_OUTPUT": str(files["OUTPUT"]),
-            "GITHUB_ENV": str(files["ENV"]),
-            "GITHUB_STEP_SUMMARY": str(files["SUMMARY"]),
-            "RUNNER_TEMP": str(temp),
-        }
+        env = self._step_env(step, scope)
+        env.update({f"GITHUB_{name}": str(path) for name, path in files.items()})
         proc = subprocess.run(
             [*SHELLS[shell], str(script)],
             cwd=self.workspace,
-            env=full_env,
+            env=env,
             capture_output=True,
             text=True,
             timeout=self.timeout,
             check=False,
         )
-        summary.append(files["SUMMARY"].read_text(encoding="utf-8"))
-        env.update(parse_file_commands(files["ENV"].read_text(encoding="utf-8")))
+        self._summary.append(files["STEP_SUMMARY"].read_text(encoding="utf-8"))
+        self._env.update(parse_file_commands(files["ENV"].read_text(encoding="utf-8")))
+        added = files["PATH"].read_text(encoding="utf-8").split()
+        self._path[:0] = reversed(added)  # the runner prepends each entry
         return StepResult(
             step.get("id"),
             label,

@@ -3,16 +3,21 @@
 Each test lays out a user's repository (manifests in `manifests/`, the
 workflows in `.github/workflows/`), then runs a workflow's job with
 `actions.Runner`: the same bash, the same environment layering, the same
-`if:` conditions and exit codes a hosted runner would see. `uses:` steps are
-checked to be the expected actions and stood in for, except github-script,
+`if:` conditions and exit codes a hosted runner would see. The workflows are
+a few lines around this repository's own composite action (`action.yml`),
+which the runner expands and runs step by step, exactly as GitHub would after
+resolving `YOUR_ORG/inkbox-sync@v0.1.0` to this checkout. Other `uses:` steps
+are checked to be the expected actions and stood in for, except github-script,
 whose script runs under Node against a fake GitHub API holding the pull
-request's comments; installing inkbox-sync is skipped (this environment has
-it). The API is `inkbox-sync sandbox serve`.
+request's comments. Installing inkbox-sync is skipped (this environment has
+it), except in one slow test that runs the action's install step for real.
+The API is `inkbox-sync sandbox serve`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,13 +32,15 @@ from tests.gitops.conftest import Sandbox
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-NODE = shutil.which("node")  # Node 20, as github-script@v7 runs on
+NODE = shutil.which("node")  # github-script@v8 runs on Node 24; the script needs no more than 20
 EXAMPLE = ROOT / "examples" / "github-actions"
 WORKFLOWS = EXAMPLE / ".github" / "workflows"
+ACTION = "YOUR_ORG/inkbox-sync@v0.1.0"  # how the example workflows name this repository
 MARKER = "<!-- inkbox-sync-plan -->"
 REPOSITORY = "acme/phone-policy"
 ALICE = {"login": "alice", "type": "User"}
 HEAD_SHA = "5e1f0c2a9b7d4e3f8a6c1b0d2e4f6a8c0b1d3e5f"
+TOKEN = "ghs_the-runs-own-token"
 
 # Demo organisation (inkbox_sync/sandbox/v2026_06/demo.py): sales-bot's +14155550001 is a
 # blacklist number blocking +18005550199 and +12025550143; scheduler-bot's
@@ -91,24 +98,26 @@ class Recorder:
 
     def handlers(self) -> dict[str, Any]:
         def record(action: str, check: Any) -> Any:
-            def handler(with_: dict[str, str], workspace: Path) -> bool:
+            def handler(with_: dict[str, str], workspace: Path, env: dict[str, str]) -> bool:
                 self.calls.append((action, with_))
-                return bool(check(with_, workspace))
+                return bool(check(with_, workspace, env))
 
             return handler
 
         return {
-            "actions/checkout@v4": record("checkout", lambda w, ws: (ws / "manifests").is_dir()),
-            "actions/setup-python@v5": record(
+            "actions/checkout@v5": record(
+                "checkout", lambda w, ws, env: (ws / "manifests").is_dir()
+            ),
+            "actions/setup-python@v6": record(
                 "setup-python",
-                lambda w, ws: tuple(map(int, w["python-version"].split("."))) >= (3, 11),
+                lambda w, ws, env: tuple(map(int, w["python-version"].split("."))) >= (3, 11),
             ),
             # if-no-files-found defaults to "warn": a missing file does not fail the step.
-            "actions/upload-artifact@v4": record("upload-artifact", lambda w, ws: True),
-            "actions/github-script@v7": record("github-script", self._github_script),
+            "actions/upload-artifact@v6": record("upload-artifact", lambda w, ws, env: True),
+            "actions/github-script@v8": record("github-script", self._github_script),
         }
 
-    def _github_script(self, with_: dict[str, str], workspace: Path) -> bool:
+    def _github_script(self, with_: dict[str, str], workspace: Path, env: dict[str, str]) -> bool:
         if NODE is None:
             pytest.skip("node is not installed, so the github-script step cannot run here")
         script = workspace.parent / "github-script.js"
@@ -116,6 +125,7 @@ class Recorder:
         proc = subprocess.run(
             [NODE, str(HERE / "github_script_harness.js"), str(self.comments), str(script)],
             cwd=workspace,
+            env=env,
             capture_output=True,
             text=True,
             timeout=30,
@@ -128,6 +138,15 @@ class Recorder:
         return [with_ for name, with_ in self.calls if name == action]
 
 
+def out(job: JobResult) -> Path:
+    """Where the action keeps plan.md, plan.json, plan.err and comment.md: RUNNER_TEMP."""
+    return job.temp / "inkbox-sync"
+
+
+def read(job: JobResult, name: str) -> str:
+    return (out(job) / name).read_text(encoding="utf-8")
+
+
 @dataclass
 class Repo:
     """A user's repository checked out on a runner, and the means to run its workflows."""
@@ -135,6 +154,11 @@ class Repo:
     workspace: Path
     sandbox: Sandbox
     home: Path
+    #: Where `uses: YOUR_ORG/inkbox-sync@...` is checked out: this repository.
+    action_dir: Path = ROOT
+    skip_ids: frozenset[str] = frozenset({"install"})
+    #: The runner's PATH: this test environment's inkbox-sync and python first.
+    path: str = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
 
     @property
     def comments(self) -> Path:
@@ -164,9 +188,6 @@ class Repo:
         with_secret: bool = True,
         head_repo: str = REPOSITORY,
     ) -> tuple[JobResult, Recorder]:
-        # Each run starts from a clean checkout: nothing left from an earlier job.
-        for leftover in ("plan.md", "plan.json", "plan.err", "comment.md", "drift.md"):
-            (self.workspace / leftover).unlink(missing_ok=True)
         definition = load_workflow(self.workspace / ".github" / "workflows" / workflow)
         github = {
             "event_name": event,
@@ -176,6 +197,7 @@ class Repo:
             "run_id": "4242",
             "sha": HEAD_SHA,
             "actor": "octocat",
+            "token": TOKEN,
             "event": {
                 "pull_request": {
                     "number": 7,
@@ -186,7 +208,7 @@ class Repo:
             },
         }
         base_env = {
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": self.path,
             "HOME": str(self.home),  # no ~/.inkbox/config of the developer's
             "LANG": "C.UTF-8",
             "CI": "true",
@@ -209,6 +231,8 @@ class Repo:
             vars={"INKBOX_BASE_URL": self.sandbox.base_url},
             inputs=inputs or {},
             uses=recorder.handlers(),
+            actions={ACTION: self.action_dir},
+            skip_ids=self.skip_ids,
         )
         (job_name,) = definition["jobs"]
         return runner.run_job(job_name), recorder
@@ -264,23 +288,36 @@ def test_pull_request_plans_the_examples_and_writes_one_comment(
     job, actions = repo.run("inkbox-plan.yml", event="pull_request", ref="refs/pull/7/merge")
 
     assert job.conclusion == "success", job.log()
-    assert [s.outcome for s in job.steps] == ["success"] * len(job.steps), job.log()
+    assert [s.uses for s in job.steps] == ["actions/checkout@v5", ACTION]
+    action = job.steps[1]
+    assert action.kind == "composite" and action.outcome == "success", job.log()
     assert job.step("install").kind == "simulated"
-    assert job.step("plan").outputs == {"changes": "true"}  # exit 2, handled as success
-    plan_md = (repo.workspace / "plan.md").read_text(encoding="utf-8")
-    plan = json.loads((repo.workspace / "plan.json").read_text(encoding="utf-8"))
+    assert job.step("plan").outputs["changes"] == "true"  # exit 2, handled as success
+    assert action.outputs == {
+        "changes": "true",
+        "plan-json": str(out(job) / "plan.json"),
+        "plan-markdown": str(out(job) / "plan.md"),
+    }
+    plan_md = read(job, "plan.md")
+    plan = json.loads(read(job, "plan.json"))
     assert plan["steps"] and plan["summary"]["create"] > 0
     assert "+18335794607" in plan_md and "support-bot" in plan_md
     assert plan_md in job.summary
-    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    comment = read(job, "comment.md")
     assert comment.startswith(MARKER + "\n")
     assert plan_md in comment
     assert f"{HEAD_SHA[:12]}" in comment and "/acme/phone-policy/actions/runs/4242" in comment
     assert len(comment) < 65_536  # GitHub's comment limit
-    assert actions.called("upload-artifact") == [{"name": "inkbox-plan", "path": "plan.json"}]
+    assert actions.called("upload-artifact") == [
+        {"name": "inkbox-plan", "path": str(out(job) / "plan.json")}
+    ]
+    (post,) = actions.called("github-script")
+    assert post["github-token"] == TOKEN  # the action's default: the run's own token
     assert [c["body"] for c in repo.comment_thread()] == [comment]
     # A pull request only reads: not one write reached the API.
     assert sandbox.requests() and sandbox.writes() == []
+    # Nothing written into the user's checkout.
+    assert sorted(p.name for p in repo.workspace.iterdir()) == [".github", "manifests"]
 
 
 def test_each_push_updates_the_one_plan_comment(repo: Repo) -> None:
@@ -306,7 +343,7 @@ def test_each_push_updates_the_one_plan_comment(repo: Repo) -> None:
         assert job.conclusion == conclusion, job.log()
         (comment,) = bot_comments()
         assert comment["id"] == 200  # created once, then updated in place
-        assert comment["body"] == (repo.workspace / "comment.md").read_text(encoding="utf-8")
+        assert comment["body"] == read(job, "comment.md")
         assert shown in comment["body"]
     assert [c for c in repo.comment_thread() if c["user"] == ALICE] == people
 
@@ -317,8 +354,8 @@ def test_pull_request_with_nothing_to_change(repo: Repo) -> None:
     job, actions = repo.run("inkbox-plan.yml", event="pull_request")
 
     assert job.conclusion == "success", job.log()
-    assert job.step("plan").outputs == {"changes": "false"}
-    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    assert job.step("plan").outputs["changes"] == "false"
+    comment = read(job, "comment.md")
     assert comment.startswith(MARKER) and "needs `--force`" not in comment
     assert len(actions.called("github-script")) == 1
 
@@ -329,7 +366,7 @@ def test_pull_request_warns_that_a_safety_valve_needs_a_forced_apply(repo: Repo)
     job, _ = repo.run("inkbox-plan.yml", event="pull_request")
 
     assert job.conclusion == "success", job.log()
-    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    comment = read(job, "comment.md")
     assert "safety valve(s) need `--force`" in comment
     assert "**inkbox-sync apply** workflow" in comment and "**force**" in comment
     (warning,) = job.step("plan").annotations
@@ -344,12 +381,12 @@ def test_a_broken_expectation_is_annotated_on_its_line(repo: Repo) -> None:
 
     # Valid as desired (validate passes); live breaks it, which the plan shows.
     assert job.conclusion == "success", job.log()
-    assert job.step("plan").outputs == {"changes": "false"}
+    assert job.step("plan").outputs["changes"] == "false"
     (warning,) = job.step("plan").annotations
     assert warning.level == "warning"
     assert (warning.props["file"], warning.props["line"]) == ("manifests/sales.yaml", "5")
     assert "expectation broken" in warning.message and "+12025550143" in warning.message
-    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    comment = read(job, "comment.md")
     assert "expectation broken" in comment
     # Nothing to apply, so no "merge will not apply this" notice.
     assert "need `--force`" not in comment
@@ -363,16 +400,17 @@ def test_invalid_manifest_fails_the_pull_request_with_annotations(
     job, actions = repo.run("inkbox-plan.yml", event="pull_request")
 
     assert job.conclusion == "failure"
+    assert job.steps[1].outcome == "failure"  # the action's step fails the job
     validate = job.step("validate")
     assert (validate.outcome, validate.returncode) == ("failure", 1)
     assert job.step("plan").outcome == "skipped"
-    assert job.step("actions/upload-artifact").outcome == "skipped"
+    assert job.step("Upload the plan").outcome == "skipped"
     errors = [a for a in job.annotations if a.level == "error"]
     assert errors, job.log()
     assert {(a.props["file"], a.props["line"]) for a in errors} == {("manifests/sales.yaml", "5")}
     assert all("filtr_mode" in a.message for a in errors)
     # The comment still runs, so an older plan comment is replaced, not left standing.
-    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    comment = read(job, "comment.md")
     assert comment.startswith(MARKER) and "The manifests are invalid" in comment
     assert "manifests/sales.yaml:5:" in comment and "::error" not in comment
     assert len(actions.called("github-script")) == 1
@@ -389,7 +427,7 @@ def test_a_plan_error_fails_the_pull_request_and_is_commented(repo: Repo) -> Non
     plan = job.step("plan")
     assert (plan.outcome, plan.returncode) == ("failure", 1), job.log()
     assert any("plan failed (exit 1)" in a.message for a in plan.annotations)
-    comment = (repo.workspace / "comment.md").read_text(encoding="utf-8")
+    comment = read(job, "comment.md")
     assert "The plan failed" in comment and "+19995550100" in comment
     assert len(actions.called("github-script")) == 1
 
@@ -419,22 +457,23 @@ def test_merge_applies_and_converges(repo: Repo, sandbox: Sandbox) -> None:
     job, actions = repo.run("inkbox-apply.yml", event="push")
 
     assert job.conclusion == "success", job.log()
-    assert job.step("plan").outputs == {"changes": "true"}
+    assert job.step("plan").outputs["changes"] == "true"
     assert job.step("apply").outcome == "success"
     assert job.step("Check that nothing is left to do").outcome == "success"
     writes = sandbox.writes()
     assert [(w["method"], w["body"]["match_target"]) for w in writes] == [("POST", "+12025550144")]
     assert actions.called("upload-artifact") == [
-        {"name": "inkbox-applied-plan", "path": "plan.json"}
+        {"name": "inkbox-applied-plan", "path": str(out(job) / "plan.json")}
     ]
+    assert actions.called("github-script") == []  # no pull request, no comment
     assert repo.cli("plan", "manifests", "--detailed-exitcode") == 0
 
     # The next push with nothing left to do plans, skips apply, writes nothing.
     sandbox.clear_requests()
     again, _ = repo.run("inkbox-apply.yml", event="push")
     assert again.conclusion == "success", again.log()
-    assert again.step("plan").outputs == {"changes": "false"}
-    assert not ran(again, "apply") and not ran(again, "actions/upload-artifact")
+    assert again.step("plan").outputs["changes"] == "false"
+    assert not ran(again, "apply") and not ran(again, "Upload the applied plan")
     assert "Nothing to do" in again.summary
     assert sandbox.writes() == []
 
@@ -450,6 +489,7 @@ def test_safety_valves_hold_the_merge_until_a_forced_manual_run(
     apply = refused.step("apply")
     assert (apply.outcome, apply.returncode) == ("failure", 1)
     assert any("'force' ticked" in a.message for a in apply.annotations)
+    assert "refusing: 1 safety valve(s) tripped" in apply.stderr
     assert not ran(refused, "Check that nothing is left to do")
     assert sandbox.writes() == []
 
@@ -459,6 +499,18 @@ def test_safety_valves_hold_the_merge_until_a_forced_manual_run(
     assert any(a.level == "warning" for a in forced.step("apply").annotations)
     assert sandbox.writes()
     assert repo.cli("plan", "manifests", "--detailed-exitcode") == 0
+
+
+def test_a_push_never_forces_even_with_a_force_input(repo: Repo, sandbox: Sandbox) -> None:
+    # Only workflow_dispatch has inputs; the guard holds even if a push had one.
+    repo.write_manifests({"scheduler.yaml": SCHEDULER_TO_WHITELIST})
+
+    job, _ = repo.run("inkbox-apply.yml", event="push", inputs={"force": True})
+
+    assert job.conclusion == "failure"
+    assert job.step("apply").returncode == 1
+    assert not any("Applying with --force" in a.message for a in job.annotations)
+    assert sandbox.writes() == []
 
 
 def test_a_manual_run_from_another_branch_applies_nothing(repo: Repo, sandbox: Sandbox) -> None:
@@ -514,5 +566,96 @@ def test_drift_check_fails_on_an_error_too(repo: Repo) -> None:
     job, _ = repo.run("inkbox-drift.yml", event="workflow_dispatch")
 
     assert job.conclusion == "failure"
-    assert job.step("drift").returncode == 1
-    assert any("plan failed" in a.message for a in job.step("drift").annotations)
+    assert job.step("plan").returncode == 1
+    assert any("plan failed" in a.message for a in job.step("plan").annotations)
+    assert job.step("drift").outcome == "skipped"
+
+
+# --- the action's other inputs --------------------------------------------------------
+
+
+def one_step_workflow(**with_: str) -> dict[str, Any]:
+    return {
+        "name": "probe",
+        "on": {"push": {}},
+        "jobs": {
+            "probe": {
+                "runs-on": "ubuntu-latest",
+                "steps": [{"uses": "actions/checkout@v5"}, {"uses": ACTION, "with": with_}],
+            }
+        },
+    }
+
+
+def run_probe(repo: Repo, workflow: dict[str, Any]) -> tuple[JobResult, Recorder]:
+    path = repo.workspace / ".github" / "workflows" / "probe.yml"
+    path.write_text(json.dumps(workflow), encoding="utf-8")  # JSON is YAML
+    try:
+        return repo.run("probe.yml", event="push")
+    finally:
+        path.unlink()
+
+
+def test_validate_needs_no_key_and_reads_no_api(repo: Repo, sandbox: Sandbox) -> None:
+    job, actions = run_probe(repo, one_step_workflow(command="validate"))
+    assert job.conclusion == "success", job.log()
+    assert job.step("validate").stdout.startswith("valid: 1 file, 1 number")
+    assert not ran(job, "plan") and actions.called("upload-artifact") == []
+    assert sandbox.requests() == []
+
+    repo.write_manifests({"sales.yaml": UNKNOWN_KEY_ON_LINE_5})
+    failed, _ = run_probe(repo, one_step_workflow(command="validate"))
+    assert failed.conclusion == "failure"
+    assert {a.props.get("line") for a in failed.annotations if a.level == "error"} == {"5"}
+
+
+@pytest.mark.parametrize(
+    ("with_", "message"),
+    [
+        ({"command": "destroy"}, "command must be validate, plan, apply or drift, not 'destroy'"),
+        ({"command": "plan", "force": "true"}, "force applies to command: apply only"),
+    ],
+)
+def test_bad_inputs_fail_before_anything_runs(
+    repo: Repo, sandbox: Sandbox, with_: dict[str, str], message: str
+) -> None:
+    job, _ = run_probe(repo, one_step_workflow(**with_))
+    assert job.conclusion == "failure"
+    assert any(message in a.message for a in job.step("inputs").annotations), job.log()
+    assert not ran(job, "validate") and sandbox.requests() == []
+
+
+@pytest.mark.slow
+def test_the_action_installs_the_inkbox_sync_of_its_own_ref(
+    repo: Repo, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # GitHub checks the action out at its ref into a directory of its own and runs
+    # `pip install "$GITHUB_ACTION_PATH"` there: the same, into a fresh venv.
+    checkout = tmp_path / "_actions" / "YOUR_ORG" / "inkbox-sync" / "v0.1.0"
+    shutil.copytree(
+        ROOT / "inkbox_sync",
+        checkout / "inkbox_sync",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    for name in ("action.yml", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, checkout / name)
+    repo.action_dir, repo.skip_ids = checkout, frozenset()
+    # A PATH with a Python but without this environment's inkbox-sync: the steps after
+    # the install can only find the one it installed (through GITHUB_PATH).
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "python3").symlink_to(getattr(sys, "_base_executable", sys.executable))
+    repo.path = f"{tools}:/usr/bin:/bin"
+    assert shutil.which("inkbox-sync", path=repo.path) is None
+
+    job, _ = repo.run("inkbox-drift.yml", event="schedule")
+
+    install = job.step("install")
+    assert install.outcome == "success", job.log()
+    assert install.stdout.strip().startswith("inkbox-sync, version")
+    assert os.access(job.temp / "inkbox-sync-venv" / "bin" / "inkbox-sync", os.X_OK)
+    # The installed console script validated and planned: the demo organisation
+    # differs from the manifests, so the drift check fails as it should.
+    assert job.step("validate").outcome == job.step("plan").outcome == "success", job.log()
+    assert job.step("plan").outputs["changes"] == "true"
+    assert job.step("drift").outcome == "failure"
