@@ -122,8 +122,8 @@ def test_verbosity_after_the_subcommand(box: SandboxProcess) -> None:
 
 @pytest.mark.parametrize("command", ["validate", "schema", "plan", "apply", "export"])
 def test_help_of_each_command_lists_the_global_options(command: str) -> None:
-    result = run_cli([command, "--help"])
-    assert result.returncode == 0
-    section = result.stdout.split("Global options (also accepted before the command):", 1)[1]
+    result = CliRunner().invoke(cli, [command, "--help"], prog_name="inkbox-sync")
+    assert result.exit_code == 0, result.output
+    section = result.output.split("Global options (also accepted before the command):", 1)[1]
     for option in ("--api-key", "--base-url", "--sandbox", "--concurrency", "--no-color", "-v"):
         assert option in section, (command, option)
