@@ -67,6 +67,11 @@ def test_every_global_option_is_covered_by_the_table() -> None:
     assert covered == declared == set(GlobalOptions.__dataclass_fields__)
 
 
+def test_the_key_never_shows_in_a_repr() -> None:
+    options = probe(["probe", "--api-key", "k-secret-1"])
+    assert options.api_key == "k-secret-1" and "k-secret-1" not in repr(options)
+
+
 def test_after_the_subcommand_wins_and_verbosity_adds_up() -> None:
     options = probe(["--concurrency", "2", "-v", "probe", "--concurrency", "5", "-v"])
     assert (options.concurrency, options.verbose) == (5, 2)
