@@ -2,12 +2,11 @@
 
 A global option is accepted before the subcommand (`inkbox-sync --sandbox demo.json
 plan examples/`) and after it (`inkbox-sync plan examples/ --sandbox demo.json`).
-Each one is declared once, in `_GLOBAL_OPTIONS` below, as a `GlobalOption`: the root
-group and every API-facing subcommand attach the same declarations with
-`global_options`, and each occurrence is folded into one dictionary in `ctx.meta`
-(shared by the whole invocation). `get_options` turns that into `GlobalOptions`,
-whose fields are named after the options. Adding a global option is one entry in
-`_GLOBAL_OPTIONS` and one field in `GlobalOptions`.
+Each one is one field of `GlobalOptions`, whose metadata is its click declaration:
+`global_options` attaches them all, as `GlobalOption`s, to the root group and to
+every command that takes them, and each occurrence on the command line is folded
+into one dictionary in `ctx.meta` (shared by the whole invocation), which
+`get_options` turns into `GlobalOptions`. Adding a global option is adding a field.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,17 +47,76 @@ class Endpoint:
         return self.label or redact_url(self.base_url)
 
 
+def _click(*decls: str, **attrs: Any) -> dict[str, Any]:
+    """The metadata that makes a field of GlobalOptions a click option: `decls` and
+    `attrs` as click.option takes them (the name and the default are the field's)."""
+    return {"option": (decls, attrs)}
+
+
 @dataclass(frozen=True)
 class GlobalOptions:
     """The global options of one invocation; each field is the option of the same name."""
 
-    api_key: str | None = None
-    base_url: str | None = None
-    sandbox: Path | None = None
-    api_version: str = "auto"  # 2026-10 | 2026-06 | auto
-    concurrency: int = DEFAULT_CONCURRENCY
-    no_color: bool = False
-    verbose: int = 0
+    api_key: str | None = field(
+        default=None,
+        metadata=_click(
+            "--api-key",
+            envvar="INKBOX_API_KEY",
+            metavar="KEY",
+            help="Inkbox API key [env INKBOX_API_KEY, then ~/.inkbox/config]. Never printed.",
+        ),
+    )
+    base_url: str | None = field(
+        default=None,
+        metadata=_click(
+            "--base-url",
+            envvar="INKBOX_BASE_URL",
+            metavar="URL",
+            help="API base URL [env INKBOX_BASE_URL, then ~/.inkbox/config; "
+            "default https://inkbox.ai].",
+        ),
+    )
+    sandbox: Path | None = field(
+        default=None,
+        metadata=_click(
+            "--sandbox",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Run against an embedded local sandbox whose state lives in FILE "
+            "(created with a demo organisation if missing). Nothing leaves this machine.",
+        ),
+    )
+    api_version: str = field(
+        default="auto",
+        metadata=_click(
+            "--api-version",
+            type=click.Choice(["2026-10", "2026-06", "auto"]),
+            show_default=True,
+            help="The Inkbox API version. With --sandbox FILE: the one the embedded "
+            "sandbox speaks (auto: 2026-10).",
+        ),
+    )
+    concurrency: int = field(
+        default=DEFAULT_CONCURRENCY,
+        metadata=_click(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            show_default=True,
+            help="Most API requests in flight at once.",
+        ),
+    )
+    no_color: bool = field(
+        default=False,
+        metadata=_click(
+            "--no-color", is_flag=True, envvar="NO_COLOR", help="Plain text output [env NO_COLOR]."
+        ),
+    )
+    verbose: int = field(
+        default=0,
+        metadata=_click(
+            "-v", "--verbose", count=True, help="More detail on stderr (-vv: every request)."
+        ),
+    )
 
     @property
     def color(self) -> bool:
@@ -192,68 +250,14 @@ def _collect(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-_GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (
-        ("--api-key",),
-        {
-            "envvar": "INKBOX_API_KEY",
-            "metavar": "KEY",
-            "help": "Inkbox API key [env INKBOX_API_KEY, then ~/.inkbox/config]. Never printed.",
-        },
-    ),
-    (
-        ("--base-url",),
-        {
-            "envvar": "INKBOX_BASE_URL",
-            "metavar": "URL",
-            "help": "API base URL [env INKBOX_BASE_URL; default https://inkbox.ai].",
-        },
-    ),
-    (
-        ("--sandbox",),
-        {
-            "type": click.Path(dir_okay=False, path_type=Path),
-            "metavar": "FILE",
-            "help": "Run against an embedded local sandbox whose state lives in FILE "
-            "(created with a demo organisation if missing). Nothing leaves this machine.",
-        },
-    ),
-    (
-        ("--api-version",),
-        {
-            "type": click.Choice(["2026-10", "2026-06", "auto"]),
-            "default": "auto",
-            "show_default": True,
-            "help": "The Inkbox API version. With --sandbox FILE: the one the embedded "
-            "sandbox speaks (auto: 2026-10).",
-        },
-    ),
-    (
-        ("--concurrency",),
-        {
-            "type": click.IntRange(1, 64),
-            "default": DEFAULT_CONCURRENCY,
-            "show_default": True,
-            "help": "Most API requests in flight at once.",
-        },
-    ),
-    (
-        ("--no-color",),
-        {"is_flag": True, "envvar": "NO_COLOR", "help": "Plain text output [env NO_COLOR]."},
-    ),
-    (
-        ("-v", "--verbose"),
-        {"count": True, "help": "More detail on stderr (-vv: every request)."},
-    ),
-)
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def global_options(f: F) -> F:
     """Attach every global option to a command (or the root group) being declared."""
-    for decls, attrs in reversed(_GLOBAL_OPTIONS):
-        click.option(*decls, cls=GlobalOption, **attrs)(f)
+    for spec in reversed(fields(GlobalOptions)):
+        decls, attrs = spec.metadata["option"]
+        click.option(*decls, spec.name, cls=GlobalOption, default=spec.default, **attrs)(f)
     return f
 
 
