@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,8 +23,10 @@ EXAMPLES = REPO / "examples"
 def cli_env(box: SandboxProcess | None, env: Mapping[str, str] | None) -> dict[str, str]:
     """The environment of a CLI run: pointed at `box` through INKBOX_BASE_URL /
     INKBOX_API_KEY, no colour, not under GitHub Actions, and nothing of the
-    machine's own INKBOX_* settings."""
+    machine's own INKBOX_* settings or ~/.inkbox/config (HOME is an empty
+    directory unless `env` names one)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INKBOX_")}
+    full_env["HOME"] = _empty_home()
     full_env["NO_COLOR"] = "1"
     full_env.pop("GITHUB_ACTIONS", None)
     if box is not None:
@@ -131,3 +135,10 @@ class CliProcess:
             for reader in self._readers:
                 reader.join(timeout=10)
         return code
+
+
+@functools.cache
+def _empty_home() -> str:
+    """One empty HOME for the test session: a malformed ~/.inkbox/config of the
+    machine's is an error now, and a valid one would hide "no API key"."""
+    return tempfile.mkdtemp(prefix="inkbox-sync-test-home-")
