@@ -13,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from inkbox_sync.cli import main as cli_main
 from inkbox_sync.cli.context import GlobalOptions, SubCommand, get_options, global_options
 from inkbox_sync.cli.main import cli
 from tests.support.cli import EXAMPLES, run_cli
@@ -132,3 +133,23 @@ def test_help_of_each_command_lists_the_global_options(command: str) -> None:
     section = result.output.split("Global options (also accepted before the command):", 1)[1]
     for option in ("--api-key", "--base-url", "--sandbox", "--concurrency", "--no-color", "-v"):
         assert option in section, (command, option)
+
+
+def test_an_api_key_after_the_subcommand_is_redacted_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A bug whose message carries the key: only the redaction layer keeps it out of
+    # the traceback, so this fails unless the key given after `plan` was registered.
+    key = "sk-CANARY-after-7d1e"
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"boom with {key}")
+
+    monkeypatch.setattr("inkbox_sync.cli.plan_cmd.load_manifests", crash)
+    monkeypatch.delenv("INKBOX_API_KEY", raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli_main.main(["plan", "anything.yaml", "--api-key", key])
+    assert info.value.code == 1
+    printed = capsys.readouterr()
+    assert "RuntimeError: boom with ***" in printed.err
+    assert key not in printed.out + printed.err
