@@ -86,7 +86,7 @@ def test_every_repr_holding_the_key_is_safe() -> None:
             base_url=base,
             sandbox=Path("s.json"),
             concurrency=8,
-            color=False,
+            no_color=True,
             verbose=2,
         ),
         Endpoint(base_url=base, api_key=KEY),
