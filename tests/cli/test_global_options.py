@@ -46,6 +46,7 @@ CASES: list[tuple[list[str], dict[str, Any]]] = [
     (["--api-key", "k-1"], {"api_key": "k-1"}),
     (["--base-url", "http://127.0.0.1:1"], {"base_url": "http://127.0.0.1:1"}),
     (["--sandbox", "demo.json"], {"sandbox": Path("demo.json")}),
+    (["--api-version", "2026-06"], {"api_version": "2026-06"}),
     (["--concurrency", "3"], {"concurrency": 3}),
     (["--no-color"], {"no_color": True}),
     (["-v"], {"verbose": 1}),
@@ -97,12 +98,16 @@ def test_a_bad_value_after_the_subcommand_is_a_usage_error() -> None:
 
 def test_plan_with_sandbox_after_the_subcommand(tmp_path: Path) -> None:
     # The example: this used to fail with "No such option: --sandbox".
-    after = run_cli(["plan", EXAMPLES, "--sandbox", "demo.json"], cwd=tmp_path)
+    # (2026-06: the embedded sandbox speaks 2026-10 by default, the client 2026-06.)
+    sandbox = ["--sandbox", "demo.json", "--api-version", "2026-06"]
+    after = run_cli(["plan", EXAMPLES, *sandbox], cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert (tmp_path / "demo.json").is_file()
-    before = run_cli(["--sandbox", "demo.json", "plan", EXAMPLES], cwd=tmp_path)
+    before = run_cli([*sandbox, "plan", EXAMPLES], cwd=tmp_path)
     assert before.returncode == 0, before.stderr
-    assert after.stdout == before.stdout and "Plan:" in after.stdout
+    mixed = run_cli([*sandbox[2:], "plan", EXAMPLES, *sandbox[:2]], cwd=tmp_path)
+    assert mixed.returncode == 0, mixed.stderr
+    assert after.stdout == before.stdout == mixed.stdout and "Plan:" in after.stdout
 
 
 def test_api_key_and_base_url_after_the_subcommand(box: SandboxProcess, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import click
 import pytest
 
 from inkbox_sync.cli.main import cli
-from inkbox_sync.sandbox.demo import demo_document
+from inkbox_sync.sandbox.v2026_06.demo import demo_document
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -32,11 +32,12 @@ def table_rows(text: str) -> list[list[str]]:
     return [row for row in cells[2:]]  # after the header and its rule
 
 
-def test_the_demo_organisation_table_matches_the_demo() -> None:
+def test_the_2026_06_demo_organisation_table_matches_the_demo() -> None:
     demo = demo_document()
     handles = {i["id"]: i["agent_handle"] for i in demo["identities"]}
     by_handle = {handles[n["agent_identity_id"]]: n for n in demo["numbers"]}
-    rows = table_rows(section("### The demo organisation").split("\n\n", 2)[2])
+    table = section("### The demo organisations").split("\n**2026-06**", 1)[1]
+    rows = table_rows(table.split("\n\n", 2)[1])
     assert [row[0].strip("`") for row in rows] == list(by_handle)
     for handle, number, routing, mode, rules in rows:
         live = by_handle[handle.strip("`")]
