@@ -114,6 +114,9 @@ class ClientStats:
     transport_errors: int = 0  # timeouts and connection errors
     paced_waits: int = 0  # sends held back by pacing or a Retry-After
     paced_seconds: float = 0.0
+    #: Sends held back right now by pacing or a Retry-After: the CLI's progress
+    #: line says "waiting on the rate limit" while it is above 0.
+    waiting: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
 
@@ -433,7 +436,11 @@ class Transport:
             self.stats.paced_waits += 1
             self.stats.paced_seconds += delay
             waited += delay
-            await self._sleep(delay)
+            self.stats.waiting += 1
+            try:
+                await self._sleep(delay)
+            finally:
+                self.stats.waiting -= 1
 
     async def _backoff(self, failures: int) -> None:
         # Sleep outside the semaphore: a backing-off request should not hold a

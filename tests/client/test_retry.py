@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from inkbox_sync.client import RetryPolicy
+from inkbox_sync.client import ClientStats, RetryPolicy
 from inkbox_sync.errors import (
     ConflictError,
     RateLimitedError,
@@ -135,6 +135,23 @@ def test_429_honours_retry_after_seconds() -> None:
     assert asyncio.run(go()) == 2
     assert ft.sleeps == [3.0]
     assert ft.now - start == 3.0
+
+
+def test_stats_say_a_send_is_waiting_on_the_rate_limit_while_it_waits() -> None:
+    """The seam behind the progress line's "waiting on the rate limit": `waiting`
+    counts the sends held by a Retry-After (or pacing) during the wait, and only then."""
+    api = FakeApi.fleet(2, 0)
+    api.faults.append(fail_times(1, lambda r: httpx.Response(429, headers={"Retry-After": "3"})))
+    stats = ClientStats()
+    seen: list[int] = []
+
+    class Watching(FakeTime):
+        async def sleep(self, seconds: float) -> None:
+            seen.append(stats.waiting)
+            await super().sleep(seconds)
+
+    assert list_numbers(api, Watching(), stats=stats) == 2
+    assert seen == [1] and stats.waiting == 0
 
 
 def test_429_honours_retry_after_http_date() -> None:
