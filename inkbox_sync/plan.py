@@ -37,7 +37,11 @@ Phase: TypeAlias = Literal[0, 1, 2]
 Staging: TypeAlias = Literal["paused_row", "harmless_active_row"]
 ChangeKind: TypeAlias = Literal["create", "update", "delete"]
 WarningCode: TypeAlias = Literal[
-    "filter_mode_change", "mass_rule_change", "whitelist_without_allow", "expectation_broken"
+    "filter_mode_change",
+    "mass_rule_change",
+    "whitelist_without_allow",
+    "expectation_broken",
+    "expectation_unmet_live",
 ]
 
 
@@ -165,7 +169,10 @@ def _show(value: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PlanWarning:
-    """A safety valve (needs `--force` to apply) or an advisory finding."""
+    """A finding about a plan: in `Plan.warnings` a safety valve (`needs_force`:
+    apply refuses it without `--force`) or an advisory warning; in `Plan.notes`
+    something worth knowing that needs nothing done (`expectation_unmet_live`:
+    live state breaks an `expect:` that this plan repairs)."""
 
     number: str
     code: WarningCode
@@ -203,14 +210,21 @@ class NumberBasis:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
+    """Counts that add up: `create`, `update` and `delete` count rule changes (per
+    target and side, as the changes layer lists them), `fields` the number and
+    mode fields that change, `steps` the API writes (which differ: a number's
+    routing fields go in one write, a staged rule may take two)."""
+
     create: int = 0
     update: int = 0
     delete: int = 0
     numbers_changed: int = 0
     steps: int = 0
+    fields: int = 0
 
     @property
     def total(self) -> int:
+        """Rule changes."""
         return self.create + self.update + self.delete
 
 
@@ -223,6 +237,7 @@ class Plan:
     changes: tuple[NumberChange, ...] = ()
     steps: tuple[Step, ...] = ()
     warnings: tuple[PlanWarning, ...] = ()
+    notes: tuple[PlanWarning, ...] = ()
     safety: SafetyReport = field(default_factory=lambda: SafetyReport(verified=True))
     basis: Mapping[str, NumberBasis] = field(default_factory=dict)
     numbers_checked: int = 0
@@ -235,9 +250,9 @@ class Plan:
 
     @property
     def summary(self) -> Summary:
-        create = update = delete = 0
+        create = update = delete = fields = 0
         for change in self.changes:
-            update += len(change.fields)
+            fields += len(change.fields)
             for rule in change.rules:
                 if rule.kind == "create":
                     create += 1
@@ -245,7 +260,7 @@ class Plan:
                     update += 1
                 else:
                     delete += 1
-        return Summary(create, update, delete, len(self.changes), len(self.steps))
+        return Summary(create, update, delete, len(self.changes), len(self.steps), fields)
 
     @property
     def has_changes(self) -> bool:

@@ -54,12 +54,14 @@ class PlanDocument:
     safety: SafetyReport
     basis: Mapping[str, NumberBasis]
     numbers_checked: int
+    notes: tuple[PlanWarning, ...] = ()
 
     def to_plan(self) -> Plan:
         return Plan(
             changes=self.changes,
             steps=self.steps,
             warnings=self.warnings,
+            notes=self.notes,
             safety=self.safety,
             basis=self.basis,
             numbers_checked=self.numbers_checked,
@@ -88,6 +90,7 @@ def to_document(plan: Plan, *, source: str) -> PlanDocument:
         safety=plan.safety,
         basis=plan.basis,
         numbers_checked=plan.numbers_checked,
+        notes=plan.notes,
     )
 
 

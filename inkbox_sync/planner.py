@@ -124,6 +124,7 @@ class _Out:
     changes: list[NumberChange] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     warnings: list[PlanWarning] = field(default_factory=list)
+    notes: list[PlanWarning] = field(default_factory=list)
     basis: dict[str, NumberBasis] = field(default_factory=dict)
 
 
@@ -162,6 +163,7 @@ def _build_plan(desired: DesiredState, live: LiveState, targets: Collection[str]
         changes=tuple(out.changes),
         steps=tuple(out.steps),
         warnings=tuple(out.warnings),
+        notes=tuple(out.notes),
         safety=safety,
         basis=out.basis,
         numbers_checked=len(numbers) + len(agents),
@@ -326,7 +328,7 @@ def _plan_holder(
             for index in range(before, len(out.problems)):
                 out.problems[index] = where + out.problems[index]
             return
-    out.warnings.extend(_expectation_warnings(key, want, have, modes))
+    _expectation_findings(key, want, have, modes, out)
     targets: list[_Target] = []
     if modes is not None and want.rules is not None and have.rules is not None:
         found = _rule_targets(key, want, have, modes, caps)
@@ -779,13 +781,15 @@ def _word(field: str, v: Verdict) -> str:
     return v
 
 
-def _expectation_warnings(
-    key: str, want: DesiredPolicy, have: LiveHolder, modes: _Modes | None
-) -> list[PlanWarning]:
+def _expectation_findings(
+    key: str, want: DesiredPolicy, have: LiveHolder, modes: _Modes | None, out: _Out
+) -> None:
     """`expect:` policy tests, judged with what only live state can tell: the mode
-    when the manifest leaves it alone, and live rules that survive the plan."""
+    when the manifest leaves it alone, and live rules that survive the plan. A
+    broken one is a warning (a valve); one that live breaks but the plan
+    repairs is a note."""
     if want.expect is None or modes is None:
-        return []
+        return
     live_rules = have.rules or {}
     kept_sides: list[dict[str, RuleLike] | None] = []
     for side in SIDES:
@@ -810,10 +814,10 @@ def _expectation_warnings(
         outbound_mode=modes.after[1],
         outbound_kept=kept_sides[1],
     )
-    found = [
+    out.warnings.extend(
         PlanWarning(key, "expectation_broken", f"{where}expectation broken: {b.message}")
         for b in broken
-    ]
+    )
     broken_callers = {(b.caller, b.side) for b in broken}
     # Live may break an expectation the plan will repair: worth a note, not a refusal.
     expected: list[tuple[Side, str, Verdict]] = [
@@ -831,16 +835,15 @@ def _expectation_warnings(
             shown = wanted if side == "inbound" else _word("outbound_filter_mode", wanted)
             live_word = now if side == "inbound" else _word("outbound_filter_mode", now)
             scope = "" if side == "inbound" else " outbound"
-            found.append(
+            out.notes.append(
                 PlanWarning(
                     key,
-                    "expectation_broken",
+                    "expectation_unmet_live",
                     f"{where}expectation not met live yet: {caller} should be {shown}{scope} on "
                     f"{key}, live it is {live_word} (this plan changes that)",
                     needs_force=False,
                 )
             )
-    return found
 
 
 def fingerprint(have: LiveHolder) -> str:
