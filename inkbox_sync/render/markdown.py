@@ -6,12 +6,17 @@ from __future__ import annotations
 from inkbox_sync.plan import NumberChange, Plan
 from inkbox_sync.render.common import (
     SYMBOL,
+    Chain,
     api_line,
+    chains,
     effect_line,
     field_line,
+    finding_text,
     rule_line,
     safety_line,
+    staging_words,
     summary_line,
+    writes_line,
 )
 
 #: GitHub rejects comments over 65,536 characters; keep a margin for the footer.
@@ -21,17 +26,20 @@ _FOOTER_ROOM = 600
 
 def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     head = ["### inkbox-sync plan", "", f"**{summary_line(plan)}**", ""]
+    writes = writes_line(plan)
+    if writes is not None:
+        head += [_escape(writes), ""]
     api = api_line(plan)
     if api is not None:
         head += [f"<sub>{api}</sub>", ""]
     if plan.steps:
         icon = "✅" if plan.safety.verified else "❌"
         head += [f"{icon} {safety_line(plan.safety)}", ""]
-    if plan.warnings:
-        head.append("> [!WARNING]")
-        for warning in plan.warnings:
-            tail = " *(apply needs `--force`)*" if warning.needs_force else ""
-            head.append(f"> - {_escape(warning.message)}{tail}")
+    for kind, findings in (("WARNING", plan.warnings), ("NOTE", plan.notes)):
+        if not findings:
+            continue
+        head.append(f"> [!{kind}]")
+        head += [f"> - {_escape(finding_text(finding))}" for finding in findings]
         head.append("")
     if plan.changes:
         head += [
@@ -46,8 +54,9 @@ def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     used = sum(len(line) + 1 for line in head)
     budget = max_chars - _FOOTER_ROOM
     shown = 0
+    by_target = chains(plan.steps)
     for change in plan.changes:
-        block = _details(change)
+        block = _details(change, plan, by_target)
         if used + len(block) > budget:
             break
         body.append(block)
@@ -75,7 +84,7 @@ def _row(change: NumberChange) -> str:
     )
 
 
-def _details(change: NumberChange) -> str:
+def _details(change: NumberChange, plan: Plan, by_target: dict[tuple[str, str], Chain]) -> str:
     lines = [
         f"<details><summary><code>{change.number}</code> {change.agent or ''}</summary>",
         "",
@@ -85,6 +94,9 @@ def _details(change: NumberChange) -> str:
         lines.append(f"~ {field_line(field)}")
     for rule in change.rules:
         lines.append(f"{SYMBOL[rule.kind]} {rule_line(rule)}")
+        words = staging_words(rule, by_target.get((change.number, rule.target), []), plan.staging)
+        if words:
+            lines.append(f"    {words}")
     lines += ["```", "", "Callers feel:", ""]
     for effect in change.effects:
         lines.append(f"- {_escape(effect_line(effect))}")
