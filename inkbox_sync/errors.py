@@ -97,7 +97,8 @@ class Interrupted(InkboxSyncError):
 class ApplyError(InkboxSyncError):
     """Apply stopped part way. `done` and `not_done` describe every step (the CLI
     decides how many to list); `uncertain` the writes abandoned in flight, which
-    may or may not have been committed."""
+    may or may not have been committed; `failed` every failed write with its
+    error; `summary` what was written, by kind."""
 
     def __init__(
         self,
@@ -105,11 +106,15 @@ class ApplyError(InkboxSyncError):
         done: Sequence[str] = (),
         not_done: Sequence[str] = (),
         uncertain: Sequence[str] = (),
+        failed: Sequence[str] = (),
+        summary: str = "",
     ) -> None:
         super().__init__(message)
         self.done = tuple(done)
         self.not_done = tuple(not_done)
         self.uncertain = tuple(uncertain)
+        self.failed = tuple(failed)
+        self.summary = summary
 
 
 class ApplyInterrupted(ApplyError):
@@ -123,8 +128,10 @@ class ApplyInterrupted(ApplyError):
         done: Sequence[str] = (),
         not_done: Sequence[str] = (),
         uncertain: Sequence[str] = (),
+        failed: Sequence[str] = (),
+        summary: str = "",
     ) -> None:
-        super().__init__(message, done, not_done, uncertain)
+        super().__init__(message, done, not_done, uncertain, failed, summary)
         self.signum = signum
         self.exit_code = 128 + signum
 

@@ -27,8 +27,9 @@ class Endpoint(Protocol):
 
 #: progress(done, total): rule requests done so far, out of `total`. The
 #: org-wide listing does not say how many pages it has, so there `total` is
-#: done + 1 until the last page is in, then done: a counter that ends at done == total.
-Progress = Callable[[int, int], None]
+#: None (not known yet) until the last page is in, then done: a counter that
+#: ends at done == total.
+OnProgress = Callable[[int, int | None], None]
 
 #: Read rules org-wide once the wanted numbers are at least this share of the
 #: organisation's numbers. Why: per-number listing costs at least one request
@@ -50,7 +51,7 @@ async def read_live_state(
     client: InkboxClient,
     wanted: Mapping[str, bool] | None,
     *,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> LiveState:
     """The live numbers the manifests name, with rules where they are wanted.
 
@@ -66,7 +67,7 @@ async def read_live_state(
 
 
 async def _read_live_state(
-    client: InkboxClient, wanted: Mapping[str, bool] | None, progress: Progress | None
+    client: InkboxClient, wanted: Mapping[str, bool] | None, progress: OnProgress | None
 ) -> LiveState:
     # Both listings at once: identities only name the owners, so they cost no latency.
     identities_task = asyncio.ensure_future(client.list_identities())
@@ -95,7 +96,7 @@ async def _read_live_state(
 
 
 async def _read_rules(
-    client: InkboxClient, number_ids: list[str], *, org_size: int, progress: Progress | None
+    client: InkboxClient, number_ids: list[str], *, org_size: int, progress: OnProgress | None
 ) -> dict[str, list[LiveRule]]:
     """Rules of each number id, by whichever listing needs fewer requests."""
     if not number_ids:
@@ -107,7 +108,7 @@ async def _read_rules(
             nonlocal pages
             pages += 1
             if progress:
-                progress(pages, pages + 1)
+                progress(pages, None)
 
         try:
             every = await client.list_org_rules(on_page=on_page)
@@ -180,7 +181,7 @@ def read_live_state_sync(
     wanted: Mapping[str, bool] | None,
     *,
     concurrency: int = 8,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     on_request: Callable[[RequestEvent], None] | None = None,
     stats: ClientStats | None = None,
     transport: httpx.AsyncBaseTransport | None = None,

@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from inkbox_sync.client import ClientStats, InkboxClient, KeyScope, RequestEvent
 from inkbox_sync.errors import ManifestError, RefusedError
 from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
-from inkbox_sync.live import read_live_state, run_sync
+from inkbox_sync.live import OnProgress, read_live_state, run_sync
 from inkbox_sync.manifest import version_problems
 from inkbox_sync.model import Capabilities, DesiredState, LiveState
 from inkbox_sync.plan import NumberBasis, Plan, Step
 from inkbox_sync.planner import build_plan, fingerprint, rules_wanted
 from inkbox_sync.redact import redact_url
-
-Progress = Callable[[int, int], None]
 
 __all__ = [
     "Connection",
@@ -69,7 +67,7 @@ async def read_and_plan(
     desired: DesiredState,
     *,
     targets: Collection[str] | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> tuple[Plan, LiveState]:
     """Read what the manifests manage, then plan. Only reads: never writes.
 
@@ -93,7 +91,7 @@ async def read_and_plan(
 async def reread_basis(
     conn: Connection,
     basis: dict[str, NumberBasis],
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
     *,
     api_version: str | None = None,
 ) -> tuple[LiveState, list[str]]:
@@ -238,7 +236,7 @@ def _signals_to(handler: Callable[[int], None]) -> Iterator[None]:
 
 
 async def read_everything(
-    conn: Connection, targets: Collection[str] = (), progress: Progress | None = None
+    conn: Connection, targets: Collection[str] = (), progress: OnProgress | None = None
 ) -> LiveState:
     """Every number of the organisation (or just `targets`) with its rules, for export."""
     wanted = dict.fromkeys(targets, True) if targets else None  # None: every number

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,20 +14,24 @@ import click
 
 from inkbox_sync.cli import signals
 from inkbox_sync.cli.common import (
-    ReadProgress,
+    as_detail,
     connection,
+    detail_options,
     parse_targets,
+    read_progress,
     report_stats,
     target_option,
 )
-from inkbox_sync.cli.context import SubCommand, get_options, global_options
-from inkbox_sync.cli.output import say
+from inkbox_sync.cli.context import GlobalOptions, SubCommand, get_options, global_options
+from inkbox_sync.cli.output import color_on, say
+from inkbox_sync.cli.progress import Progress
 from inkbox_sync.errors import ApplyError, ApplyInterrupted, RefusedError, signal_name
 from inkbox_sync.executor import ExecutionResult
 from inkbox_sync.manifest import load_manifests
 from inkbox_sync.plan import Plan, SafetyReport, Step
 from inkbox_sync.plan_file import load_json
 from inkbox_sync.render import render_text
+from inkbox_sync.render.common import plural
 from inkbox_sync.safety import check_steps
 from inkbox_sync.workflow import (
     Connection,
@@ -59,6 +64,7 @@ _AGAIN = "Live state is safe for every caller; run apply again to converge."
     "whitelist number left with no active allow rule; an expect: that live state "
     "would break. Never overrides an unsafe step order or a stale saved plan.",
 )
+@detail_options
 @target_option
 @click.pass_context
 def command(
@@ -67,6 +73,7 @@ def command(
     plan_file: Path | None,
     auto_approve: bool,
     force: bool,
+    detail: str | None,
     targets: tuple[str, ...],
 ) -> None:
     """Make the numbers in PATHS match the manifests, or apply a saved plan.
@@ -83,11 +90,17 @@ def command(
     allow rule, or breaks an expect: against live state is refused before any
     write unless --force.
 
+    While it writes, a terminal shows a live progress line (done/total, rate,
+    elapsed, ETA, waiting on the rate limit); a log gets a progress line every
+    few seconds. -v prints every write as it is made, numbered as the plan's
+    steps. It ends with what was written by kind and every failure together.
+
     \b
     Examples:
       inkbox-sync apply manifests/
       inkbox-sync apply manifests/ --auto-approve --target +14155550001
       inkbox-sync apply manifests/ --force        after reviewing the valves' warnings
+      inkbox-sync apply manifests/ -v --detail    every step before, every write as made
       inkbox-sync plan manifests/ --out plan.json && inkbox-sync apply --plan plan.json
     """
     if bool(paths) == bool(plan_file):
@@ -101,14 +114,18 @@ def command(
                 plan, safety = _saved_plan(conn, plan_file, wanted)
             else:
                 desired = load_manifests(list(paths))
-                plan, _ = run_sync(
-                    read_and_plan(
-                        conn, desired, targets=wanted, progress=ReadProgress("reading live state")
+                with read_progress(conn) as progress:
+                    plan, _ = run_sync(
+                        read_and_plan(conn, desired, targets=wanted, progress=progress)
                     )
-                )
                 safety = plan.safety
-            color = options.color and sys.stdout.isatty()
-            say(render_text(plan, color=color, show_steps=options.verbose > 0), nl=False)
+            # The steps come before the question only when asked for (--detail): with
+            # -v each write is named as it is made, numbered as the plan numbers it.
+            shown = as_detail(detail)
+            say(
+                render_text(plan, color=color_on(), detail=shown, show_steps=shown == "full"),
+                nl=False,
+            )
             if not plan.steps:
                 say("Nothing to do.")
                 return
@@ -119,7 +136,7 @@ def command(
             _refuse_if_needed(plan, force=force, auto_approve=auto_approve)
         started = time.monotonic()
         try:
-            _execute(conn, plan)
+            _execute(conn, plan, options)
         finally:
             report_stats(options, conn, time.monotonic() - started)
 
@@ -144,17 +161,19 @@ def _saved_plan(conn: Connection, path: Path, targets: list[str]) -> tuple[Plan,
             changes=tuple(c for c in plan.changes if c.number in keep),
             steps=tuple(s for s in plan.steps if s.number in keep),
             warnings=tuple(w for w in plan.warnings if w.number in keep),
+            notes=tuple(n for n in plan.notes if n.number in keep),
             basis={n: b for n, b in plan.basis.items() if n in keep},
             numbers_checked=len(keep),
         )
-    live, stale = run_sync(
-        reread_basis(
-            conn,
-            dict(plan.basis),
-            ReadProgress("re-reading live state"),
-            api_version=plan.api_version,  # a plan never applies against another version
+    with read_progress(conn, "re-reading live state") as progress:
+        live, stale = run_sync(
+            reread_basis(
+                conn,
+                dict(plan.basis),
+                progress,
+                api_version=plan.api_version,  # a plan never applies against another version
+            )
         )
-    )
     if stale:
         raise RefusedError(
             f"{path} is stale: live state changed since it was planned for "
@@ -187,16 +206,20 @@ def _refuse_if_needed(plan: Plan, *, force: bool, auto_approve: bool) -> None:
         raise RefusedError("not applied: nothing was written")
 
 
-def _execute(conn: Connection, plan: Plan) -> None:
-    total = len(plan.steps)
+def _execute(conn: Connection, plan: Plan, options: GlobalOptions) -> None:
+    steps = plan.steps
+    total = len(steps)
     width = len(str(total))
-    finished = 0
+    progress = Progress("applying", "writes", total=total, waiting=lambda: conn.stats.waiting > 0)
 
     def on_step(index: int, step: Step, error: str | None) -> None:
-        nonlocal finished
-        finished += 1
-        mark = "ok" if error is None else f"FAILED: {error}"
-        say(f"[{finished:>{width}}/{total}] {step.describe()} ... {mark}")
+        progress.advance()
+        # The plan's own step number, whatever order the writes finish in.
+        head = f"[{index + 1:>{width}}/{total}] {step.describe()} ..."
+        if error is not None:
+            say(f"{head} FAILED: {error}", fg="red")
+        elif options.verbose:
+            say(f"{head} ok")
 
     def on_interrupt(signum: int, in_flight: int) -> None:
         say(
@@ -206,32 +229,60 @@ def _execute(conn: Connection, plan: Plan) -> None:
         )
 
     started = time.monotonic()
-    result, interrupt = run_sync(run_steps(conn, plan.steps, on_step, on_interrupt))
+    with progress:
+        result, interrupt = run_sync(run_steps(conn, steps, on_step, on_interrupt))
     elapsed = time.monotonic() - started
+    made = _by_kind(steps, result)
     if result.ok and interrupt.signum is None:
-        adopted = (
-            f" ({len(result.adopted)} create(s) adopted an existing rule)" if result.adopted else ""
+        rate = f", {len(result.done) / elapsed:.0f}/s" if elapsed >= 1 else ""
+        say(
+            f"Applied {plural(len(result.done), 'write')} in {elapsed:.1f}s{rate}: {made}.",
+            fg="green",
         )
-        say(f"Applied {len(result.done)} write(s) in {elapsed:.1f}s{adopted}.")
         return
-    raise _report(plan.steps, result, interrupt)
+    raise _report(steps, result, interrupt, made)
 
 
-def _report(steps: tuple[Step, ...], result: ExecutionResult, interrupt: Interrupt) -> ApplyError:
-    """What was done, what was not, and what nobody knows, as the error to exit with."""
+def _by_kind(steps: tuple[Step, ...], result: ExecutionResult) -> str:
+    """`10 rules created, 0 updated, 0 deleted, 0 adopted; 2 routing updates, 1 filter
+    mode change`: the writes made, by kind (an adopted create took over a rule in its
+    slot instead of creating one)."""
+    adopted = set(result.adopted)
+    kinds = Counter(steps[i].kind for i in result.done if i not in adopted)
+    text = (
+        f"{kinds['create_rule']} rules created, {kinds['update_rule']} updated, "
+        f"{kinds['delete_rule']} deleted, {len(adopted)} adopted"
+    )
+    routing, modes = kinds["update_routing"], kinds["set_modes"]
+    return f"{text}; {plural(routing, 'routing update')}, {plural(modes, 'filter mode change')}"
+
+
+def _report(
+    steps: tuple[Step, ...], result: ExecutionResult, interrupt: Interrupt, made: str
+) -> ApplyError:
+    """What was done, what was not, what failed and what nobody knows, as the error to
+    exit with."""
     done = set(result.done)
-    lists = {
+    width = len(str(len(steps)))
+    lists: dict[str, list[str]] = {
         "done": [steps[i].describe() for i in sorted(done)],
         "not_done": [
             s.describe() for i, s in enumerate(steps) if i not in done and i not in result.in_flight
         ],
         "uncertain": [steps[i].describe() for i in sorted(result.in_flight)],
+        "failed": [
+            f"[{i + 1:>{width}}/{len(steps)}] {steps[i].describe()}: {error}"
+            for i, error in sorted(result.failed)
+        ],
     }
+    summary = f"written: {made}"
     failure = f"; the first failure: {result.failed[0][1]}" if result.failed else ""
-    made = f"{len(done)} of {len(steps)} writes made"
+    count = f"{len(done)} of {len(steps)} writes made"
     if interrupt.signum is None:
         return ApplyError(
-            f"apply stopped after a failure ({result.failed[0][1]}); {made}. {_AGAIN}", **lists
+            f"apply stopped after a failure ({result.failed[0][1]}); {count}. {_AGAIN}",
+            summary=summary,
+            **lists,
         )
     name = signal_name(interrupt.signum)
     if interrupt.abandoned:
@@ -244,6 +295,6 @@ def _report(steps: tuple[Step, ...], result: ExecutionResult, interrupt: Interru
     else:
         message = (
             f"apply interrupted by {name}: no write started after it, and those in flight "
-            f"finished; {made}{failure}. {_AGAIN}"
+            f"finished; {count}{failure}. {_AGAIN}"
         )
-    return ApplyInterrupted(message, signum=interrupt.signum, **lists)
+    return ApplyInterrupted(message, signum=interrupt.signum, summary=summary, **lists)

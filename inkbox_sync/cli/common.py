@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
 from inkbox_sync.cli.output import say
+from inkbox_sync.cli.progress import Progress
 from inkbox_sync.client import RequestEvent
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.manifest import normalize_e164
+from inkbox_sync.render.text import FULL_LINES, Detail
 from inkbox_sync.workflow import Connection
 
 _TARGET_OPTION_HELP = "Limit to this number (E.164); repeat for several."
@@ -79,24 +80,31 @@ def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> No
     )
 
 
-class ReadProgress:
-    """A one-line counter on stderr while live state is read, only on a terminal."""
+def read_progress(conn: Connection, label: str = "reading live state") -> Progress:
+    """The progress of a read of live state, counted in rule requests."""
+    return Progress(label, "requests", waiting=lambda: conn.stats.waiting > 0)
 
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.enabled = sys.stderr.isatty()
-        self._last = 0.0
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        say(f"\r{self.label}: {done}/{total}", nl=False, err=True)
-        if done >= total:
-            say("\r\033[K", nl=False, err=True)
+def as_detail(value: str | None) -> Detail:
+    """The `--detail` / `--brief` choice: "full", "brief", or "auto" when neither."""
+    return "full" if value == "full" else "brief" if value == "brief" else "auto"
+
+
+def detail_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--detail` / `--brief`: how much of the plan text shows (default: by its size)."""
+    command = click.option(
+        "--brief",
+        "detail",
+        flag_value="brief",
+        help="Show the plan one line per number, however small it is.",
+    )(command)
+    return click.option(
+        "--detail",
+        "detail",
+        flag_value="full",
+        help="Show every field, rule, caller and step of the plan, however big it is "
+        f"(by default a plan longer than {FULL_LINES} lines is shown one line per number).",
+    )(command)
 
 
 def write_atomic(path: Path, text: str) -> None:

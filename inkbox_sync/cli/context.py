@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from inkbox_sync.cli.output import protect
+from inkbox_sync.cli.output import protect, use_color
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.redact import redact_url
 
@@ -264,7 +264,9 @@ def global_options(f: F) -> F:
 def get_options(ctx: click.Context) -> GlobalOptions:
     """The invocation's global options, wherever on the command line they were given."""
     values = ctx.meta.get(_META_KEY, {})
-    return GlobalOptions(**values)
+    options = GlobalOptions(**values)
+    use_color(options.color)
+    return options
 
 
 class SubCommand(click.Command):

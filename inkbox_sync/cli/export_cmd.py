@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from inkbox_sync.cli.common import (
-    ReadProgress,
     connection,
     parse_targets,
+    read_progress,
     report_stats,
     target_option,
     write_atomic,
@@ -75,7 +75,8 @@ def command(
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         started = time.monotonic()
-        live = run_sync(read_everything(conn, wanted, ReadProgress("reading live state")))
+        with read_progress(conn) as progress:
+            live = run_sync(read_everything(conn, wanted, progress))
         report_stats(options, conn, time.monotonic() - started)
         source = endpoint.source
     missing = sorted(set(wanted) - set(live.numbers))

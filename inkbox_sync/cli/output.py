@@ -10,11 +10,20 @@ scrubbed, URLs are kept whole. Nothing else in the CLI calls `click.echo`
 The redactor learns the key as soon as it is known (`protect`): from the
 environment and `--api-key` before any command runs, from `~/.inkbox/config`
 or an embedded sandbox when the endpoint is resolved.
+
+A *live line* (`live`) is the one line a terminal shows at its bottom while a
+long read or apply runs (`cli/progress.py` draws it): every other line printed
+meanwhile is printed above it, so it is erased first and drawn again after.
+Colour is on unless `--no-color` / `NO_COLOR` (`use_color`), and only ever on a
+terminal.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import threading
 import traceback
 from typing import IO, Final
 
@@ -27,6 +36,9 @@ from inkbox_sync.redact import Redactor
 LISTED: Final = 20
 
 _REDACTOR = Redactor()
+_LOCK = threading.RLock()  # the live line is redrawn from a ticker thread
+_live: str | None = None  # the live line as drawn now on the stderr terminal, if any
+_colour = "NO_COLOR" not in os.environ
 
 
 def protect(secret: str | None) -> None:
@@ -39,6 +51,22 @@ def redacted(text: str) -> str:
     return _REDACTOR.text(text)
 
 
+def use_color(enabled: bool) -> None:
+    """`--no-color` / `NO_COLOR` off; on, colour still shows on terminals only."""
+    global _colour
+    _colour = enabled
+
+
+def is_terminal(*, err: bool = False) -> bool:
+    """Whether stdout (stderr with `err`) is a terminal."""
+    return (sys.stderr if err else sys.stdout).isatty()
+
+
+def color_on(*, err: bool = False) -> bool:
+    """Whether output on stdout (stderr with `err`) is coloured: a terminal, colour on."""
+    return _colour and is_terminal(err=err)
+
+
 def say(
     text: str = "",
     *,
@@ -47,11 +75,46 @@ def say(
     fg: str | None = None,
     bold: bool | None = None,
 ) -> None:
-    """Print text for people: the key scrubbed, URLs redacted, then styled."""
+    """Print text for people: the key scrubbed, URLs redacted, then styled (on a
+    terminal, colour on). A live line stays below it."""
     text = _REDACTOR.text(text)
-    if fg is not None or bold is not None:
+    if (fg is not None or bold is not None) and color_on(err=err):
         text = click.style(text, fg=fg, bold=bold)
-    click.echo(text, err=err, nl=nl)
+    with _LOCK:
+        shared = _live is not None and (err or is_terminal())
+        if shared:
+            _erase()
+        click.echo(text, err=err, nl=nl)
+        if shared and nl:
+            _draw(_live or "")
+
+
+def live(text: str | None) -> None:
+    """Show `text` as the live line at the bottom of the stderr terminal (None: remove
+    it). Cut to the terminal's width: a wrapped line could not be redrawn in place.
+    Does nothing unless stderr is a terminal."""
+    global _live
+    if not is_terminal(err=True):
+        return
+    with _LOCK:
+        if text is None:
+            if _live is not None:
+                _erase()
+            _live = None
+            return
+        width = shutil.get_terminal_size().columns - 1
+        _live = _REDACTOR.text(text)[: max(width, 10)]
+        _draw(_live)
+
+
+def _erase() -> None:
+    sys.stderr.write("\r\033[K")
+    sys.stderr.flush()
+
+
+def _draw(text: str) -> None:
+    sys.stderr.write("\r" + text + "\033[K")
+    sys.stderr.flush()
 
 
 def data(text: str, *, nl: bool = True) -> None:
@@ -81,6 +144,36 @@ def stderr_writer() -> IO[str]:
     return _RedactingWriter(sys.stderr)  # type: ignore[return-value]
 
 
+def github_annotation(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+    title: str | None = None,
+) -> str:
+    """A GitHub Actions workflow command (`::error file=F,line=L,col=C::message`) that
+    marks the line in the pull request. Redacted before it is escaped: escaping
+    could split a URL the layer must see whole."""
+    props = [
+        f"{name}={_escape_property(str(value))}"
+        for name, value in (("file", file), ("line", line), ("col", column), ("title", title))
+        if value is not None
+    ]
+    head = f"::{level} {','.join(props)}" if props else f"::{level}"
+    return f"{head}::{_escape_data(_REDACTOR.text(message))}"
+
+
+def _escape_data(text: str) -> str:
+    # https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(_REDACTOR.text(text)).replace(":", "%3A").replace(",", "%2C")
+
+
 def report_error(exc: InkboxSyncError) -> None:
     """Print an error on stderr the way a user can act on it."""
     if isinstance(exc, ManifestError):
@@ -88,11 +181,19 @@ def report_error(exc: InkboxSyncError) -> None:
             say(str(diagnostic), err=True)
         say(f"error: {exc}", err=True)
         return
-    say(f"error: {exc}", fg="red", err=True)
     if isinstance(exc, ApplyError):
+        # The lists first, then every failure together, then what it means: the
+        # last lines on the screen are the ones to act on.
+        if exc.summary:
+            say(exc.summary, err=True)
         _listing("done", exc.done)
         _listing("in flight when abandoned: may or may not have been made", exc.uncertain)
         _listing("not done", exc.not_done)
+        if exc.failed:
+            say(f"failed ({len(exc.failed)}):", fg="red", bold=True, err=True)
+            for line in exc.failed:
+                say(f"  {line}", fg="red", err=True)
+    say(f"error: {exc}", fg="red", err=True)
 
 
 def _listing(title: str, lines: tuple[str, ...]) -> None:

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import sys
+import os
+import re
 import time
 from pathlib import Path
 
 import click
 
 from inkbox_sync.cli.common import (
-    ReadProgress,
+    as_detail,
     connection,
+    detail_options,
     parse_targets,
+    read_progress,
     report_stats,
     target_option,
     write_atomic,
 )
 from inkbox_sync.cli.context import SubCommand, get_options, global_options
-from inkbox_sync.cli.output import data, say, scrubbed
+from inkbox_sync.cli.output import color_on, data, github_annotation, say, scrubbed
 from inkbox_sync.errors import InkboxSyncError
 from inkbox_sync.manifest import load_manifests
+from inkbox_sync.model import DesiredPolicy, DesiredState
+from inkbox_sync.plan import Plan, PlanWarning
 from inkbox_sync.plan_file import dump_json, to_document
 from inkbox_sync.render import render_markdown, render_text
 from inkbox_sync.workflow import read_and_plan, run_sync
@@ -46,6 +51,13 @@ from inkbox_sync.workflow import read_and_plan, run_sync
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when there are changes (1 stays 'error').",
 )
+@click.option(
+    "--fail-on-warnings",
+    is_flag=True,
+    help="Exit 1 when the plan has a warning (a safety valve, a broken expect:), even with "
+    "no changes: for drift jobs. Notes do not count.",
+)
+@detail_options
 @target_option
 @click.pass_context
 def command(
@@ -54,6 +66,8 @@ def command(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    fail_on_warnings: bool,
+    detail: str | None,
     targets: tuple[str, ...],
 ) -> None:
     """Show what apply would change for the manifests in PATHS, and what callers would feel.
@@ -66,7 +80,8 @@ def command(
       inkbox-sync plan manifests/
       inkbox-sync plan manifests/ --format markdown > plan.md
       inkbox-sync plan manifests/ --out plan.json && inkbox-sync apply --plan plan.json
-      inkbox-sync plan manifests/ --detailed-exitcode   # 2 = drift, in a scheduled job
+      inkbox-sync plan manifests/ --detailed-exitcode --fail-on-warnings   # drift job
+      inkbox-sync plan manifests/ --detail         # every rule, caller and step
     """
     options = get_options(ctx)
     desired = load_manifests(list(paths))
@@ -74,11 +89,8 @@ def command(
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         started = time.monotonic()
-        plan, _ = run_sync(
-            read_and_plan(
-                conn, desired, targets=wanted, progress=ReadProgress("reading live state")
-            )
-        )
+        with read_progress(conn) as progress:
+            plan, _ = run_sync(read_and_plan(conn, desired, targets=wanted, progress=progress))
         source = endpoint.source
         report_stats(options, conn, time.monotonic() - started)
     if not plan.safety.verified:
@@ -95,8 +107,45 @@ def command(
     elif fmt == "markdown":
         say(render_markdown(plan), nl=False)
     else:
-        say(render_text(plan, color=options.color and sys.stdout.isatty()), nl=False)
+        say(render_text(plan, color=color_on(), detail=as_detail(detail)), nl=False)
     if out is not None:
         say(f"Saved plan to {out}; apply it with: inkbox-sync apply --plan {out}", err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        annotate(plan, desired)
+    if fail_on_warnings and plan.warnings:
+        raise InkboxSyncError(
+            f"the plan has {len(plan.warnings)} warning(s), and --fail-on-warnings was given"
+        )
     if detailed_exitcode and plan.has_changes:
         ctx.exit(2)
+
+
+#: A finding's message that starts with where it was declared: `file:line:col: ...`.
+_LOCATED = re.compile(r"(?P<file>[^\n]+?):(?P<line>\d+):(?P<col>\d+): (?P<text>.*)", re.S)
+
+
+def annotate(plan: Plan, desired: DesiredState) -> None:
+    """Each warning (and note) as a GitHub annotation on stderr (stdout may be the
+    plan document), on its manifest line: the one its message names, else the
+    line that declares its number or agent."""
+    declared: dict[str, DesiredPolicy] = {**desired.numbers, **desired.agents}
+    findings: list[tuple[str, PlanWarning]] = [("warning", w) for w in plan.warnings]
+    findings += [("notice", n) for n in plan.notes]
+    for level, finding in findings:
+        text, file, line, column = finding.message, None, None, None
+        located = _LOCATED.fullmatch(text)
+        holder = declared.get(finding.number)
+        if located:
+            text, file = located["text"], located["file"]
+            line, column = int(located["line"]), int(located["col"])
+        elif holder is not None and holder.location is not None:
+            where = holder.location
+            file, line, column = where.file, where.line, where.column
+        if finding.needs_force:
+            text += " (apply needs --force)"
+        say(
+            github_annotation(
+                level, text, file=file, line=line, column=column, title="inkbox-sync plan"
+            ),
+            err=True,
+        )

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from inkbox_sync.cli import output
 from inkbox_sync.cli.context import SubCommand, get_options, global_options
-from inkbox_sync.cli.output import redacted, say
+from inkbox_sync.cli.output import say
 from inkbox_sync.client.api import API_VERSION, CAPABILITIES
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.manifest import ManifestSet, load_manifest_set, version_problems
@@ -82,13 +83,14 @@ def summary_line(loaded: ManifestSet) -> str:
 
 
 def github_annotation(diagnostic: Diagnostic) -> str:
-    """A GitHub Actions workflow command that marks the line in the pull request.
-
-    Redacted before it is escaped: escaping could split a URL the layer must see whole.
-    """
-    file = _escape_property(diagnostic.file)
-    message = _escape_data(redacted(diagnostic.message))
-    return f"::error file={file},line={diagnostic.line},col={diagnostic.column}::{message}"
+    """A GitHub Actions workflow command that marks the line in the pull request."""
+    return output.github_annotation(
+        "error",
+        diagnostic.message,
+        file=diagnostic.file,
+        line=diagnostic.line,
+        column=diagnostic.column,
+    )
 
 
 def _json(valid: bool, errors: tuple[Diagnostic, ...], loaded: ManifestSet | None) -> str:
@@ -105,12 +107,3 @@ def _json(valid: bool, errors: tuple[Diagnostic, ...], loaded: ManifestSet | Non
 
 def _count(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
-
-
-def _escape_data(text: str) -> str:
-    # https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -76,7 +76,7 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
     # Redacted, not dropped: a reviewer still sees which URL and which parameter.
     assert SHOWN in read["-v"] and SHOWN in read["markdown"] and SHOWN in read["apply"]
     assert "::error file=" in read["annotation"] and "token=***" in read["annotation"]
-    assert "Applied 1 write(s)" in read["apply"] and "GET /api/v1/phone/numbers" in read["-vv"]
+    assert "Applied 1 write in" in read["apply"] and "GET /api/v1/phone/numbers" in read["-vv"]
     # The JSON plan and the saved plan keep the value apply writes; never the key.
     for document in (read["json"], saved.read_text()):
         assert TOKENED in json.dumps(json.loads(document))
