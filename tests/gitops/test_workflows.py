@@ -369,9 +369,10 @@ def test_pull_request_warns_that_a_safety_valve_needs_a_forced_apply(repo: Repo)
     comment = read(job, "comment.md")
     assert "safety valve(s) need `--force`" in comment
     assert "**inkbox-sync apply** workflow" in comment and "**force**" in comment
-    (warning,) = job.step("plan").annotations
+    (warning,) = job.step("plan").annotations  # from `plan` itself (issue 14)
     assert warning.level == "warning" and "filter_mode changes" in warning.message
-    assert "file" not in warning.props  # the valve names a number, not a line
+    # The valve names a number: it is annotated where the number is declared.
+    assert (warning.props["file"], warning.props["line"]) == ("manifests/scheduler.yaml", "3")
 
 
 def test_a_broken_expectation_is_annotated_on_its_line(repo: Repo) -> None:
@@ -558,6 +559,24 @@ def test_drift_check_passes_in_sync_and_fails_after_a_change_behind_its_back(
     assert error.props["title"] == "Drift detected"
     assert "+19005550100" in drifted.summary
     assert sandbox.writes() == []  # a drift check never repairs
+
+
+def test_drift_check_fails_on_an_expectation_live_state_broke_with_nothing_to_change(
+    repo: Repo,
+) -> None:
+    """Issue 14: with no changes the drift job passed though an `expect:` was broken live."""
+    repo.write_manifests({"sales.yaml": EXPECT_BROKEN_BY_LIVE_ON_LINE_5})
+
+    job, _ = repo.run("inkbox-drift.yml", event="schedule")
+
+    assert job.conclusion == "failure", job.log()
+    plan = job.step("plan")
+    assert plan.returncode == 1
+    (warning,) = [a for a in plan.annotations if a.level == "warning"]
+    assert (warning.props["file"], warning.props["line"]) == ("manifests/sales.yaml", "5")
+    assert "expectation broken" in warning.message
+    assert "--fail-on-warnings was given" in plan.stderr
+    assert "expectation broken" in job.summary  # the plan is in the run's summary
 
 
 def test_drift_check_fails_on_an_error_too(repo: Repo) -> None:
