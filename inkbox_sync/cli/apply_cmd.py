@@ -210,7 +210,7 @@ def _execute(conn: Connection, plan: Plan, options: GlobalOptions) -> None:
     steps = plan.steps
     total = len(steps)
     width = len(str(total))
-    progress = Progress("applying", "writes", total=total, waiting=lambda: conn.stats.waiting > 0)
+    progress = Progress("applying", "writes", total=total, stats=conn.stats)
 
     def on_step(index: int, step: Step, error: str | None) -> None:
         progress.advance()

@@ -82,7 +82,7 @@ def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> No
 
 def read_progress(conn: Connection, label: str = "reading live state") -> Progress:
     """The progress of a read of live state, counted in rule requests."""
-    return Progress(label, "requests", waiting=lambda: conn.stats.waiting > 0)
+    return Progress(label, "requests", stats=conn.stats)
 
 
 def as_detail(value: str | None) -> Detail:

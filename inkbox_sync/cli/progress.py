@@ -4,7 +4,8 @@ On a terminal (stderr), one live line at the bottom, redrawn a few times a
 second: done/total, the rate, elapsed time, the ETA, and "waiting on the rate
 limit" while the client is pacing itself or honouring a Retry-After. Without a
 terminal (a CI log), the same text as a plain line every `LOG_INTERVAL` seconds
-at most, and none at all for a run shorter than that. The ticker is a daemon
+at most, and none at all for a run shorter than that; there "waiting on the
+rate limit" means that some send waited for it since the line before. The ticker is a daemon
 thread, so the line also moves while nothing completes (a long Retry-After);
 every line goes through `output`, which keeps the live line below what else is
 printed.
@@ -24,6 +25,7 @@ from types import TracebackType
 from typing import Final
 
 from inkbox_sync.cli import output
+from inkbox_sync.client import ClientStats
 
 #: Seconds between redraws of the live line on a terminal.
 DRAW_INTERVAL: Final = 0.2
@@ -40,8 +42,8 @@ class Progress:
     `advance()`. A total of None means "not known yet" (a listing that does not
     say how many pages it has): then there is no percentage and no ETA.
 
-    `waiting` says whether the client is holding sends back for the rate limit
-    (`ClientStats.waiting > 0`). `terminal` defaults to whether stderr is one.
+    `stats` are the client's: they tell when sends wait on the rate limit.
+    `terminal` defaults to whether stderr is one.
     """
 
     def __init__(
@@ -50,7 +52,7 @@ class Progress:
         unit: str,
         *,
         total: int | None = None,
-        waiting: Callable[[], bool] | None = None,
+        stats: ClientStats | None = None,
         terminal: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -58,7 +60,8 @@ class Progress:
         self.unit = unit
         self.total = total
         self.done = 0
-        self._waiting = waiting or (lambda: False)
+        self._stats = stats
+        self._waits_seen = stats.paced_waits if stats is not None else 0
         self._terminal = output.is_terminal(err=True) if terminal is None else terminal
         self._clock = clock
         self._started = clock()
@@ -107,6 +110,17 @@ class Progress:
 
     # -- what it says ----------------------------------------------------------------
 
+    def _waited(self) -> bool:
+        """On a terminal: a send waits on the rate limit now. In a log: one waited
+        since the line before (a line every few seconds would miss most waits)."""
+        stats = self._stats
+        if stats is None:
+            return False
+        if self._terminal:
+            return stats.waiting > 0
+        before, self._waits_seen = self._waits_seen, stats.paced_waits
+        return stats.waiting > 0 or stats.paced_waits > before
+
     def elapsed(self) -> float:
         return self._clock() - self._started
 
@@ -134,7 +148,7 @@ class Progress:
         if rate is not None:
             parts.append(f"{rate:.0f}/s")
         parts.append(f"{clock_time(self.elapsed())} elapsed")
-        if self._waiting():
+        if self._waited():
             parts.append("waiting on the rate limit")
         elif total and rate and self.done < total:
             parts.append(f"ETA {clock_time((total - self.done) / rate)}")
