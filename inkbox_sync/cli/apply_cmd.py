@@ -23,7 +23,7 @@ from inkbox_sync.cli.common import (
     target_option,
 )
 from inkbox_sync.cli.context import GlobalOptions, SubCommand, get_options, global_options
-from inkbox_sync.cli.output import color_on, say
+from inkbox_sync.cli.output import LISTED, color_on, say
 from inkbox_sync.cli.progress import Progress
 from inkbox_sync.errors import ApplyError, ApplyInterrupted, RefusedError, signal_name
 from inkbox_sync.executor import ExecutionResult
@@ -194,9 +194,13 @@ def _refuse_unsafe(safety: SafetyReport) -> None:
 def _refuse_if_needed(plan: Plan, *, force: bool, auto_approve: bool) -> None:
     valves = plan.forced_warnings
     if valves and not force:
-        listed = "\n  ".join(w.message for w in valves)
+        # A fleet-wide mode change trips a valve per number: the plan above lists them.
+        listed = [w.message for w in valves[:LISTED]]
+        if len(valves) > LISTED:
+            listed.append(f"... and {len(valves) - LISTED} more (`plan --detail` lists each)")
         raise RefusedError(
-            f"refusing: {len(valves)} safety valve(s) tripped; review them and pass --force:\n  {listed}"
+            f"refusing: {len(valves)} safety valve(s) tripped; review them and pass --force:\n  "
+            + "\n  ".join(listed)
         )
     if auto_approve:
         return

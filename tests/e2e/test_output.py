@@ -103,6 +103,19 @@ def test_a_terminal_shows_a_live_progress_line_then_the_summary(tmp_path: Path) 
     ]
 
 
+def test_a_refusal_for_many_safety_valves_names_the_first_20(
+    empty_box: SandboxProcess, tmp_path: Path
+) -> None:
+    manifests, state = fleet(tmp_path, numbers=25, rules=1, whitelist=True)
+    empty_box.put_state(state)
+    refused = run_cli(["apply", manifests, "--auto-approve", "--brief"], box=empty_box)
+    assert refused.returncode == 1
+    assert "refusing: 25 safety valve(s) tripped; review them and pass --force:" in refused.stderr
+    assert refused.stderr.count(": filter_mode changes blacklist -> whitelist") == 20
+    assert "... and 5 more (`plan --detail` lists each)" in refused.stderr
+    assert "Warnings (25, one line per kind; --detail lists each):" in refused.stdout
+
+
 @pytest.mark.slow
 def test_a_log_says_when_the_rate_limit_holds_the_writes_back(tmp_path: Path) -> None:
     """Issue 14: nothing said when the tool was waiting on a rate limit."""

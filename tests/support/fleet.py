@@ -25,11 +25,18 @@ def target_of(n: int, k: int) -> str:
 
 
 def fleet(
-    root: Path, *, numbers: int, rules: int, routing: bool = False, files: int = 10
+    root: Path,
+    *,
+    numbers: int,
+    rules: int,
+    routing: bool = False,
+    whitelist: bool = False,
+    files: int = 10,
 ) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
     """Write the manifests under `root/manifests` (spread over `files` files) and
     return their directory and the live state that makes each number need
-    `rules` creates (plus one routing write each with `routing`)."""
+    `rules` creates (plus one routing write each with `routing`, and a flip of
+    the live blacklist to whitelist with `whitelist`: a safety valve each)."""
     directory = root / "manifests"
     directory.mkdir(parents=True, exist_ok=True)
     per_file = -(-numbers // files)
@@ -41,6 +48,8 @@ def fleet(
             if routing:
                 lines.append("    incoming_call_action: webhook")
                 lines.append(f"    incoming_call_webhook_url: https://hooks.example.com/bot-{n}")
+            if whitelist:
+                lines.append("    filter_mode: whitelist")
             lines.append("    allow:")
             lines += [f'      - "{target_of(n, k)}"' for k in range(rules)]
         if len(lines) > 2:
