@@ -138,3 +138,17 @@ def test_annotations_are_redacted_then_escaped() -> None:
         "::warning file=manifests/a%2Cb.yaml,line=7,col=5,title=inkbox-sync plan::"
         "https://***@hooks.example.com/x?token=***: 50%25%0Anext, ***"
     )
+
+
+def test_failures_and_errors_are_red_on_a_terminal_unless_colour_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    screen = Terminal()
+    monkeypatch.setattr("sys.stdout", screen)
+    monkeypatch.setattr(output, "_colour", True)
+    output.say("[3/9] delete rule ... FAILED: 403", fg="red")
+    output.use_color(False)  # --no-color / NO_COLOR
+    output.say("[4/9] delete rule ... FAILED: 403", fg="red")
+    assert screen.getvalue() == (
+        "\x1b[31m[3/9] delete rule ... FAILED: 403\x1b[0m\n[4/9] delete rule ... FAILED: 403\n"
+    )
