@@ -147,8 +147,12 @@ def check_base_url(base_url: str) -> str:
     try:
         parts = urlsplit(base_url)
         host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018  # urllib checks the port only when it is read
     except ValueError:
-        raise ConfigError(f"invalid base URL {redact_url(base_url)!r}") from None
+        # Not urllib's reason: it quotes the text after the colon, which may be a secret.
+        raise ConfigError(
+            f"invalid base URL {redact_url(base_url)!r} (is its port a number from 0 to 65535?)"
+        ) from None
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigError(f"base URL must be https://HOST, got {redact_url(base_url)!r}")
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:

@@ -119,6 +119,9 @@ def test_accepted_base_urls(url: str) -> None:
         ("https://inkbox.ai/?token=SECRET", "must not have a query"),
         ("http://127.0.0.1:8765/api/v1", "use INKBOX_BASE_URL=http://127.0.0.1:8765$"),
         ("https://x.example/inkbox/api/v1/", "use INKBOX_BASE_URL=https://x.example/inkbox$"),
+        # urllib only checks the port when asked: it crashed the client, with a traceback.
+        ("https://inkbox.ai:99999", "invalid base URL .* port a number"),
+        ("https://inkbox.ai:443x", "invalid base URL .* port a number"),
     ],
 )
 def test_refused_base_urls(url: str, why: str) -> None:
