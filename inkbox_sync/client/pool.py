@@ -424,7 +424,12 @@ class _Connection(asyncio.Protocol):
                 raise _protocol_error(exc) from exc
             if event is not h11.NEED_DATA:
                 return event
-            data = await self._read(read)
+            try:
+                data = await self._read(read)
+            except httpx.ReadError:
+                if stale_if_closed and not self._received:
+                    raise _Unanswered(0) from None  # reset before a byte of an answer
+                raise
             if stale_if_closed and not data and not self._received:
                 raise _Unanswered(0)
             self._received += len(data)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
+import struct
 from collections.abc import Callable
 
 import httpx
@@ -15,9 +17,11 @@ import pytest
 
 from inkbox_sync.client.pool import AnswerTooLarge, ConnectionPool
 
-#: (request number, raw request) -> raw answer; None: close without one; (answer, later):
-#: `later` is sent 50 ms after the answer, unasked, and then the connection is closed.
+#: (request number, raw request) -> raw answer; None: close without one; RESET: reset
+#: the connection without one; (answer, later): `later` is sent 50 ms after the
+#: answer, unasked, and then the connection is closed.
 Answer = Callable[[int, bytes], bytes | tuple[bytes, bytes] | None]
+RESET = b"<reset>"
 
 
 def ok(body: bytes, *headers: str) -> bytes:
@@ -48,6 +52,11 @@ async def serve(answer: Answer) -> tuple[asyncio.Server, list[bytes], list[int]]
                 out = answer(len(seen), raw)
                 if out is None:
                     return  # close without answering
+                if out is RESET:  # SO_LINGER 0: the close sends RST, not FIN
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    writer.transport.abort()
+                    return
                 later = b""
                 if isinstance(out, tuple):
                     out, later = out
@@ -308,11 +317,12 @@ def test_bytes_after_an_answer_keep_the_connection_from_reuse() -> None:
     assert conns == [1, 2]
 
 
-def test_reused_connection_closed_without_an_answer() -> None:
-    # The server closed the kept-alive connection just as the request went out: an
-    # idempotent request is sent again on a new connection; a POST is left to the
-    # retry loop, which knows a create may have landed.
-    answers = {1: ok(b"a"), 2: None, 3: ok(b"b"), 4: ok(b"c"), 5: None}
+@pytest.mark.parametrize("end", [None, RESET], ids=["closed", "reset"])
+def test_reused_connection_closed_without_an_answer(end: bytes | None) -> None:
+    # The server closed (or reset) the kept-alive connection just as the request
+    # went out: an idempotent request is sent again on a new connection; a POST is
+    # left to the retry loop, which knows a create may have landed.
+    answers = {1: ok(b"a"), 2: end, 3: ok(b"b"), 4: ok(b"c"), 5: end}
     got, _, conns = exchange(
         lambda n, raw: answers.get(n, ok(b"d")),
         ("GET", "/", None),
