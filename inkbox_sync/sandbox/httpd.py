@@ -49,7 +49,7 @@ class HTTPServer(ThreadingHTTPServer):
         self.dispatch = dispatch
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(address, Handler)  # OSError if the port is taken
+        super().__init__(address, RequestHandler)  # OSError if the port is taken
 
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._connections_lock:
@@ -74,7 +74,9 @@ class HTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class Handler(BaseHTTPRequestHandler):
+class RequestHandler(BaseHTTPRequestHandler):
+    """One connection's requests, in turn (the library calls `do_<METHOD>` for each)."""
+
     protocol_version = "HTTP/1.1"
     server_version = "inkbox-sync-sandbox"
     timeout = _IDLE_TIMEOUT
