@@ -160,14 +160,25 @@ def mode_writer(box: SandboxProcess, ledger: Ledger, stop: threading.Event) -> N
 def burst_and_kill(
     box: SandboxProcess, writers: list[Callable[[threading.Event], None]], ledger: Ledger
 ) -> None:
-    """Run the writers until the sandbox acknowledged ACKS_BEFORE_KILL writes, then SIGKILL it."""
+    """Run the writers until the sandbox acknowledged ACKS_BEFORE_KILL writes, then SIGKILL it.
+    A writer's failed assertion (an unexpected answer) fails the test: in a thread it
+    would only end that writer, and the others would still reach the count."""
     stop = threading.Event()
-    threads = [threading.Thread(target=writer, args=(stop,)) for writer in writers]
+    failures: list[BaseException] = []
+
+    def run(writer: Callable[[threading.Event], None]) -> None:
+        try:
+            writer(stop)
+        except BaseException as exc:
+            failures.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=run, args=(writer,)) for writer in writers]
     try:
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + 60
-        while ledger.acks < ACKS_BEFORE_KILL and time.monotonic() < deadline:
+        while ledger.acks < ACKS_BEFORE_KILL and time.monotonic() < deadline and not stop.is_set():
             time.sleep(0.005)
         box.kill()  # SIGKILL while the writers are still going
     finally:
@@ -175,6 +186,8 @@ def burst_and_kill(
         box.kill()
         for thread in threads:
             thread.join()
+    if failures:
+        raise failures[0]
     assert ledger.acks >= ACKS_BEFORE_KILL
 
 
