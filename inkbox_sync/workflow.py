@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from inkbox_sync.client import ClientStats, InkboxClient, KeyScope, RequestEvent
-from inkbox_sync.errors import ManifestError, RefusedError
+from inkbox_sync.errors import Diagnostic, ManifestError, RefusedError
 from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
 from inkbox_sync.live import OnProgress, read_live_state, run_sync
 from inkbox_sync.manifest import version_problems
@@ -28,6 +28,7 @@ __all__ = [
     "check_key_scope",
     "read_and_plan",
     "read_everything",
+    "refuse_key_in_values",
     "reread_basis",
     "run_steps",
     "run_sync",
@@ -72,8 +73,11 @@ async def read_and_plan(
     """Read what the manifests manage, then plan. Only reads: never writes.
 
     Raises ManifestError, every key at its line, when the manifests use keys the
-    API that answered cannot express (known once live state says which API it is).
+    API that answered cannot express (known once live state says which API it is),
+    and first, before any request, when a value apply would write holds the API
+    key (see `refuse_key_in_values`).
     """
+    refuse_key_in_values(desired, conn.api_key)
     numbers = (
         desired.numbers
         if not targets
@@ -86,6 +90,38 @@ async def read_and_plan(
     if problems:
         raise ManifestError(problems)
     return build_plan(desired, live, targets=targets), live
+
+
+#: The manifest values that apply writes as they are: where the key must not be.
+_WRITTEN_TEXT = ("incoming_call_webhook_url", "client_websocket_url", "forwarding_sip_uri")
+
+
+def refuse_key_in_values(desired: DesiredState, api_key: str) -> None:
+    """ManifestError when a value apply would write holds the API key itself.
+
+    `${INKBOX_*}` is refused when manifests load; this is the same promise for a
+    key pasted in literally. Such a value would hand the key to whoever serves
+    the URL, and every output scrubs the key to `***`, so a saved plan or an
+    export would then hold (and apply would write) `***` in its place.
+    """
+    diagnostics = []
+    for number, want in desired.numbers.items():
+        for name in _WRITTEN_TEXT:
+            value = getattr(want, name)
+            if isinstance(value, str) and api_key and api_key in value:
+                where = want.location
+                diagnostics.append(
+                    Diagnostic(
+                        where.file if where else "<manifest>",
+                        where.line if where else 0,
+                        where.column if where else 0,
+                        f"{number}: {name} holds the API key; a manifest must never copy "
+                        "the key into a value apply writes (give the URL a secret of its "
+                        "own, such as ${HOOK_TOKEN})",
+                    )
+                )
+    if diagnostics:
+        raise ManifestError(diagnostics)
 
 
 async def reread_basis(

@@ -14,7 +14,7 @@ import pytest
 
 from inkbox_sync.cli import main as cli_main
 from tests.support.cli import run_cli
-from tests.support.sandbox import sandbox_process
+from tests.support.sandbox import api_writes, sandbox_process
 
 KEY = "sk-CANARY-e51f7c20"
 TOKEN = "tok-CANARY-4a9d3b"
@@ -116,3 +116,37 @@ def test_a_crash_shows_its_traceback_redacted(
     text = printed.out + printed.err
     assert "internal error" in text and "Traceback" in text and "RuntimeError: boom" in text
     assert KEY not in text and TOKEN not in text and "token=***" in text
+
+
+def test_a_manifest_value_holding_the_key_itself_is_refused_before_any_write(
+    tmp_path: Path,
+) -> None:
+    """`${INKBOX_*}` is refused at load; the key pasted in (or arriving through another
+    variable) was written to the live webhook URL by apply, and a saved plan or an
+    export held `***` in its place, which `apply --plan` then wrote."""
+    literal = tmp_path / "literal.yaml"
+    literal.write_text(
+        f'version: 1\nnumbers:\n  "{SALES}":\n    incoming_call_action: webhook\n'
+        f"    incoming_call_webhook_url: https://hooks.example.com/inkbox?token={KEY}\n"
+    )
+    through = tmp_path / "through.yaml"
+    through.write_text(
+        f'version: 1\nnumbers:\n  "{SALES}":\n    incoming_call_action: webhook\n'
+        "    incoming_call_webhook_url: https://hooks.example.com/inkbox?token=${HOOK_TOKEN}\n"
+    )
+    saved = tmp_path / "plan.json"
+    with sandbox_process(tmp_path / "org.json", api_key=KEY) as box:
+        box.clear_requests()
+        runs = [
+            run_cli(["plan", literal, "--out", saved], box=box),
+            run_cli(["apply", literal, "--auto-approve"], box=box),
+            run_cli(["apply", through, "--auto-approve"], box=box, env={"HOOK_TOKEN": KEY}),
+        ]
+        writes = api_writes(box.requests())
+    for result, manifest in zip(runs, (literal, literal, through), strict=True):
+        assert result.returncode == 1, result.stderr
+        assert f"{manifest}:3:3: {SALES}: incoming_call_webhook_url holds the API key" in (
+            result.stderr
+        )
+        assert KEY not in result.stdout + result.stderr
+    assert writes == [] and not saved.exists()
