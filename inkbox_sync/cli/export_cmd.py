@@ -92,6 +92,7 @@ def command(
         if not force:
             refuse_to_overwrite([output_dir / name for name in files])
         _note_secret_urls(numbers)
+        _note_key_in_live_values("".join(files.values()))
         for name, text in files.items():
             write_atomic(output_dir / name, scrubbed(text))
         say(
@@ -101,6 +102,7 @@ def command(
         return
     _note_secret_urls(numbers)
     text = export_manifest(numbers, source=source, when=when)
+    _note_key_in_live_values(text)
     if output is None:
         data(text, nl=False)
         return
@@ -133,4 +135,17 @@ def refuse_to_overwrite(paths: list[Path]) -> None:
         raise ConfigError(
             f"not overwriting {len(existing)} existing file(s): {', '.join(existing)}; "
             "nothing was written (pass --force to replace them)"
+        )
+
+
+def _note_key_in_live_values(text: str) -> None:
+    """The key never reaches a file, so a live value holding it is exported as `***`:
+    say so, or a plan on the export would quietly write `***` over it."""
+    if scrubbed(text) != text:
+        say(
+            "warning: a live value holds the API key itself (a URL that carries it); the "
+            "export shows *** in its place, and apply of it would write ***. Give that URL a "
+            "secret of its own, and rotate the key: whoever serves that URL has seen it.",
+            err=True,
+            fg="yellow",
         )

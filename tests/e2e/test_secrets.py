@@ -143,6 +143,15 @@ def test_a_manifest_value_holding_the_key_itself_is_refused_before_any_write(
             run_cli(["apply", through, "--auto-approve"], box=box, env={"HOOK_TOKEN": KEY}),
         ]
         writes = api_writes(box.requests())
+        # Live already holds the key in a URL (set outside inkbox-sync): export says so.
+        state = box.get_state()
+        sales = next(n for n in state["numbers"] if n["number"] == SALES)
+        sales["incoming_call_webhook_url"] = f"https://hooks.example.com/inkbox?token={KEY}"
+        box.put_state(state)
+        exported = run_cli(["export", "--target", SALES], box=box)
+    assert exported.returncode == 0, exported.stderr
+    assert "a live value holds the API key itself" in exported.stderr
+    assert "token=***" in exported.stdout and KEY not in exported.stdout + exported.stderr
     for result, manifest in zip(runs, (literal, literal, through), strict=True):
         assert result.returncode == 1, result.stderr
         assert f"{manifest}:3:3: {SALES}: incoming_call_webhook_url holds the API key" in (
