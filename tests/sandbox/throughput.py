@@ -1,6 +1,7 @@
 """How fast is the sandbox? Requests per second with N concurrent keep-alive clients.
 
     python -m tests.sandbox.throughput [--clients 8] [--requests 4000] [--fleet 1000x100] [--httpx]
+        [--api-version 2026-06|2026-10]
 
 Starts `inkbox-sync sandbox serve` as a subprocess, loads a fleet (numbers x
 rules) through PUT /_sandbox/state, and at 0 ms and 20 ms latency sends three
@@ -38,8 +39,17 @@ def fleet(numbers: int, rules: int) -> Document:
     doc: Document = {"identities": [], "numbers": [], "rules": []}
     for n in range(numbers):
         number_id = str(uuid.uuid5(ns, f"n{n}"))
+        identity_id = str(uuid.uuid5(ns, f"i{n}"))
+        # Each number has an identity, so a 2026-10 sandbox can migrate its rules there.
+        doc["identities"].append({"id": identity_id, "agent_handle": f"bot-{n}"})
         doc["numbers"].append(
-            {"id": number_id, "number": f"+1833{n:07d}", "created_at": stamp, "updated_at": stamp}
+            {
+                "id": number_id,
+                "number": f"+1833{n:07d}",
+                "agent_identity_id": identity_id,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
         )
         doc["rules"] += [
             {
@@ -126,6 +136,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per row at 0 ms latency")
     parser.add_argument("--fleet", default="1000x100", help="numbers x rules per number")
     parser.add_argument("--httpx", action="store_true", help="drive with an asyncio httpx client")
+    parser.add_argument("--api-version", default="2026-06", choices=["2026-06", "2026-10"])
     args = parser.parse_args()
     numbers, rules = (int(x) for x in args.fleet.split("x"))
     doc = fleet(numbers, rules)
@@ -140,18 +151,23 @@ def main() -> None:
         ),
         "POST rule": lambda i: (
             "POST",
-            f"/api/v1/phone/numbers/{ids[i % len(ids)]}/contact-rules",
+            f"/api/v1/phone/numbers/{ids[i % len(ids)]}/contact-rules"
+            if args.api_version == "2026-06"
+            else f"/api/v1/identities/bot-{i % len(ids)}/phone-contact-rules",
             b'{"action": "allow", "match_type": "exact_number", "match_target": "+1777%07d"}'
             % next(created),
         ),
     }
     drive = drive_httpx if args.httpx else drive_sockets
-    box = start_sandbox()
+    box = start_sandbox(api_version=args.api_version)
     try:
         started = time.perf_counter()
         put_state(box.base_url, doc)
         print(f"fleet {numbers} x {rules} loaded in {time.perf_counter() - started:.1f} s")
-        print(f"{args.clients} concurrent clients ({'httpx' if args.httpx else 'raw sockets'})")
+        print(
+            f"API version {args.api_version}; {args.clients} concurrent clients "
+            f"({'httpx' if args.httpx else 'raw sockets'})"
+        )
         print(
             f"{'latency':>7} {'request':<18} {'req/s':>7} {'floor':>6} {'server CPU/req':>15} errors"
         )
