@@ -240,6 +240,31 @@ def test_identity_modes_imessage_and_mirrors(api: httpx.Client) -> None:
     assert "read-only mirror" in mirror.json()["detail"][0]["msg"]
 
 
+@pytest.mark.parametrize(
+    ("body", "msg"),
+    [
+        ({"forwarding_target_type": "sip"}, "'sip' forwarding needs forwarding_sip_uri"),
+        (
+            {"forwarding_target_type": "phone", "forwarding_sip_uri": "sip:desk@pbx.example.com"},
+            "'phone' forwarding takes no forwarding_sip_uri",
+        ),
+        (
+            {"forwarding_target_type": "sip", "forwarding_sip_uri": "sip:desk@localhost"},
+            "not an IP address, localhost or a .local name",
+        ),
+    ],
+)
+def test_forwarding_refusals_say_what_to_change(
+    api: httpx.Client, body: dict[str, str], msg: str
+) -> None:
+    # "needs only forwarding_sip_uri" was said both for a missing target and for a second one.
+    response = api.patch(
+        f"/phone/numbers/{SALES_NUMBER}", json={"incoming_call_action": "forward", **body}
+    )
+    assert response.status_code == 422, response.text
+    assert any(msg in e["msg"] for e in response.json()["detail"]), response.text
+
+
 def test_listing_envelope_filters_and_bad_queries(api: httpx.Client) -> None:
     for i in range(60):
         create(api, f"+1555006{i:04d}", direction=("inbound", "outbound", "both")[i % 3])

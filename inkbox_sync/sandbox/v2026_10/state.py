@@ -127,7 +127,10 @@ def sip_uri_problem(value: str) -> str | None:
         or not labels[-1].isalpha()
         or host.endswith(_PRIVATE_SUFFIXES)
     ):
-        return "The SIP URI's host should be a public DNS hostname (not an IP address)"
+        return (
+            "The SIP URI's host should be a public DNS hostname "
+            "(not an IP address, localhost or a .local name)"
+        )
     return None
 
 
@@ -149,12 +152,21 @@ def routing_problems(num: JsonObj) -> list[tuple[str, str]]:
                 "forwarding_phone_number, or 'sip' with forwarding_sip_uri",
             )
         )
-    if kind == "phone" and (not phone or sip is not None):
+    # "Needs" and "takes no" apart: a missing target and a second one are fixed differently.
+    if kind == "phone" and not phone:
         problems.append(
-            ("forwarding_target_type", "phone forwarding needs only forwarding_phone_number")
+            ("forwarding_target_type", "'phone' forwarding needs forwarding_phone_number")
         )
-    if kind == "sip" and (not sip or phone is not None):
-        problems.append(("forwarding_target_type", "SIP forwarding needs only forwarding_sip_uri"))
+    elif kind == "phone" and sip is not None:
+        problems.append(
+            ("forwarding_target_type", "'phone' forwarding takes no forwarding_sip_uri")
+        )
+    if kind == "sip" and not sip:
+        problems.append(("forwarding_target_type", "'sip' forwarding needs forwarding_sip_uri"))
+    elif kind == "sip" and phone is not None:
+        problems.append(
+            ("forwarding_target_type", "'sip' forwarding takes no forwarding_phone_number")
+        )
     if kind is None and (phone is not None or sip is not None):
         problems.append(
             (
