@@ -27,14 +27,21 @@ MASK: Final = "***"
 
 #: A URL in running text: a scheme, `://`, then anything up to whitespace, a quote,
 #: an angle bracket, a backtick or an escape character (so the ANSI colour codes
-#: around a URL in a coloured plan are not taken as part of it).
-_URL_RE: Final = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>`\x1b]+")
+#: around a URL in a coloured plan are not taken as part of it). SIP URIs
+#: (`sip:`/`sips:`, the forwarding targets) have no `//` but carry userinfo
+#: (`sip:user:password@host`) and headers (`?X-Token=...`) all the same.
+_URL_RE: Final = re.compile(
+    r"(?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|\bsips?:(?=[^\s'\"<>`\x1b]*[@?]))[^\s'\"<>`\x1b]+",
+    re.IGNORECASE,
+)
 #: Punctuation that ends a sentence rather than the URL: kept outside it.
 _TRAILING: Final = ".,;:!?)]}"
 
 
 def redact_url(url: str) -> str:
     """A URL fit for output: userinfo replaced by `***`, query and fragment values masked."""
+    if url[:4].lower() == "sip:" or url[:5].lower() == "sips:":
+        return _redact_sip(url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -45,6 +52,22 @@ def redact_url(url: str) -> str:
     return urlunsplit(
         (parts.scheme, netloc, parts.path, _mask_pairs(parts.query), _mask_pairs(parts.fragment))
     )
+
+
+def _redact_sip(uri: str) -> str:
+    """`sip:bob:pw@host;transport=tls?X-Token=abc` -> `sip:bob:***@host;transport=tls?X-Token=***`.
+
+    RFC 3261: userinfo before `@`, headers after `?`. Unlike an https URL's, a SIP
+    URI's user part is the address being called (an extension, a trunk user), which
+    a reviewer must see to judge a forwarding change; only its password is secret.
+    The parameters (`;transport=tls`) are not secret either."""
+    scheme, _, rest = uri.partition(":")
+    rest, q, headers = rest.partition("?")
+    if "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        rest = f"{user}:{MASK}@{host}" if colon else f"{user}@{host}"
+    return f"{scheme}:{rest}" + (f"?{_mask_pairs(headers)}" if q else "")
 
 
 def _mask_pairs(text: str) -> str:
@@ -60,7 +83,7 @@ def _mask_pairs(text: str) -> str:
 
 def redact_urls(text: str) -> str:
     """`text` with every URL in it passed through `redact_url`."""
-    if "://" not in text:
+    if "://" not in text and "sip" not in text.lower():
         return text  # the fast path: almost every line
     return _URL_RE.sub(_redact_match, text)
 

@@ -52,8 +52,8 @@ class SandboxOptions:
     api_version: str = DEFAULT_API_VERSION
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port, see SandboxServer.port
-    api_key: str = DEFAULT_API_KEY
-    agent_key: str | None = None  # an agent-scoped key: 403 on admin-only operations
+    api_key: str = field(default=DEFAULT_API_KEY, repr=False)  # keys never reach a repr
+    agent_key: str | None = field(default=None, repr=False)  # agent-scoped: 403 on admin-only
     agent_handle: str | None = None  # 2026-10: the agent key's identity (default: the first)
     latency_ms: float = 0.0
     fail_rate: float = 0.0
@@ -61,7 +61,7 @@ class SandboxOptions:
     page_size: int = MAX_LIMIT  # most rules per page; larger `limit`s are clamped
     seed: int | None = None
     state_file: Path | None = None
-    initial_state: Document | None = field(default=None, compare=False)
+    initial_state: Document | None = field(default=None, compare=False, repr=False)
     journal_limit: int = (
         MIN_COMPACT_BYTES  # compact once the journal outgrows this and the snapshot
     )

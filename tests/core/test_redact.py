@@ -10,6 +10,7 @@ import pytest
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
 from inkbox_sync.client import InkboxClient
 from inkbox_sync.redact import Redactor, redact_url, redact_urls
+from inkbox_sync.sandbox import SandboxOptions
 from inkbox_sync.workflow import Connection
 
 KEY = "sk-CANARY-0c4e9a71"
@@ -34,6 +35,12 @@ TOKEN = "tok-CANARY-d2b8"
             "https://h.example.com/cb#access_token=***",
         ),
         ("http://[::1", "<invalid URL>"),
+        # SIP forwarding targets: the user part is the address called, the password is not
+        (
+            f"sips:bob:{TOKEN}@pbx.example.com;transport=tls?X-Token={TOKEN}",
+            "sips:bob:***@pbx.example.com;transport=tls?X-Token=***",
+        ),
+        ("sip:alice@pbx.example.com", "sip:alice@pbx.example.com"),
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:
@@ -57,6 +64,11 @@ def test_redact_url(url: str, shown: str) -> None:
             click.style("~ url: https://h.example.com/?t=***", fg="yellow"),
         ),
         (f"`wss://a.example.com/?k={TOKEN}`", "`wss://a.example.com/?k=***`"),
+        (
+            f"forwarding_sip_uri: (empty) -> sip:op:{TOKEN}@pbx.example.com?h={TOKEN}",
+            "forwarding_sip_uri: (empty) -> sip:op:***@pbx.example.com?h=***",
+        ),
+        ("gossip: nothing to hide", "gossip: nothing to hide"),
     ],
 )
 def test_redact_urls_in_text(text: str, shown: str) -> None:
@@ -92,6 +104,7 @@ def test_every_repr_holding_the_key_is_safe() -> None:
         Endpoint(base_url=base, api_key=KEY),
         Connection(base, KEY),
         InkboxClient("https://inkbox.example.com", KEY),
+        SandboxOptions(api_key=KEY, agent_key=KEY),
     ]
     for holder in holders:
         text = repr(holder)
