@@ -9,10 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from inkbox_sync.client import ClientStats, InkboxClient, KeyScope, RequestEvent
+from inkbox_sync.client import (
+    ApiAdapter,
+    ClientStats,
+    KeyScope,
+    NoticeBoard,
+    RequestEvent,
+    VersionChoice,
+    connect,
+)
 from inkbox_sync.errors import Diagnostic, ManifestError, RefusedError
 from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
 from inkbox_sync.live import OnProgress, read_live_state, run_sync
@@ -46,6 +54,11 @@ class Connection:
     on_request: Callable[[RequestEvent], None] | None = None
     #: Shared by every client this connection opens: requests, retries, 429s.
     stats: ClientStats = field(default_factory=ClientStats)
+    #: The API version asked for, and once the first client has found it, the one
+    #: every later client of the run speaks.
+    version: VersionChoice = field(default_factory=VersionChoice)
+    #: The API's notices, each passed on once per run (None: not collected).
+    notices: NoticeBoard | None = None
 
     def __repr__(self) -> str:
         return (
@@ -53,14 +66,20 @@ class Connection:
             f"concurrency={self.concurrency})"
         )
 
-    def client(self) -> InkboxClient:
-        return InkboxClient(
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[ApiAdapter]:
+        """The adapter of the API's version (detected by the first client of the run
+        unless `version` names it), closed on exit."""
+        async with connect(
             self.base_url,
             self.api_key,
+            version=self.version,
             concurrency=self.concurrency,
             on_request=self.on_request,
             stats=self.stats,
-        )
+            notices=self.notices,
+        ) as adapter:
+            yield adapter
 
 
 async def read_and_plan(
@@ -83,9 +102,15 @@ async def read_and_plan(
         if not targets
         else {t: desired.numbers[t] for t in targets if t in desired.numbers}
     )
+    agents = (
+        desired.agents
+        if not targets
+        else {t: desired.agents[t] for t in targets if t in desired.agents}
+    )
     wanted = {number: rules_wanted(want) for number, want in numbers.items()}
+    wanted_agents = {handle: rules_wanted(want) for handle, want in agents.items()}
     async with conn.client() as client:
-        live = await read_live_state(client, wanted, progress=progress)
+        live = await read_live_state(client, wanted, agents=wanted_agents, progress=progress)
     problems = version_problems(desired, live.capabilities, live.api_version, targets=targets)
     if problems:
         raise ManifestError(problems)
@@ -136,20 +161,28 @@ async def reread_basis(
     With `api_version` (the saved plan's), refuse an API that speaks another:
     the plan's steps were chosen for that version's capabilities.
     """
-    wanted = {number: b.rules_read for number, b in basis.items()}
+    numbers, agents = _holders({key: b.rules_read for key, b in basis.items()})
     async with conn.client() as client:
-        live = await read_live_state(client, wanted, progress=progress)
-    if api_version and live.api_version and api_version != live.api_version:
-        raise RefusedError(
-            f"the saved plan was made against API version {api_version}, but this API "
-            f"speaks {live.api_version}; run plan again against it"
-        )
+        if api_version and api_version != client.api_version:
+            raise RefusedError(
+                f"the saved plan was made against API version {api_version}, but this API "
+                f"speaks {client.api_version}; run plan again against it"
+            )
+        live = await read_live_state(client, numbers, agents=agents, progress=progress)
     stale = []
     for number, recorded in sorted(basis.items()):
         now = live.numbers.get(number) or live.agents.get(number)
         if now is None or now.id != recorded.number_id or fingerprint(now) != recorded.fingerprint:
             stale.append(number)
     return live, stale
+
+
+def _holders(wanted: Mapping[str, bool]) -> tuple[dict[str, bool], dict[str, bool]]:
+    """A plan's holder keys split into numbers and agent handles: a number is E.164,
+    which always starts with `+`, and a handle never does."""
+    numbers = {key: want for key, want in wanted.items() if key.startswith("+")}
+    agents = {key: want for key, want in wanted.items() if not key.startswith("+")}
+    return numbers, agents
 
 
 #: How many writes a refusal for want of scope names before summarising.

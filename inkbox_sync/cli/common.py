@@ -13,7 +13,7 @@ import click
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
 from inkbox_sync.cli.output import say
 from inkbox_sync.cli.progress import Progress
-from inkbox_sync.client import RequestEvent
+from inkbox_sync.client import Notice, NoticeBoard, RequestEvent, VersionChoice
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.manifest import normalize_e164
 from inkbox_sync.render.text import FULL_LINES, Detail
@@ -50,12 +50,20 @@ def connection(options: GlobalOptions, endpoint: Endpoint) -> Connection:
         endpoint.api_key,
         concurrency=options.concurrency,
         on_request=on_request,
+        version=VersionChoice(options.api_version),
+        notices=NoticeBoard(_show_notice),
     )
 
 
 def _log_failed_attempt(event: RequestEvent) -> None:
     if event.status is None or event.status == 429 or event.status >= 500:
         _log_request(event)
+
+
+def _show_notice(notice: Notice) -> None:
+    """An `Inkbox-Notices` entry, once per run: advisory, whatever its level."""
+    what = ", ".join(part for part in (notice.level, notice.code) if part)
+    say(f"Inkbox notice ({what}): {notice.message}", err=True)
 
 
 def _log_request(event: RequestEvent) -> None:
@@ -70,6 +78,7 @@ def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> No
     """With -v: how many requests the command made, and what the API pushed back with."""
     if options.verbose < 1:
         return
+    say(conn.version.describe(), err=True)
     s = conn.stats
     by_method = ", ".join(f"{m} {n}" for m, n in sorted(s.requests.items()))
     say(

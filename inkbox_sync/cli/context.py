@@ -22,6 +22,7 @@ import click
 from click.core import ParameterSource
 
 from inkbox_sync.cli.output import protect, use_color
+from inkbox_sync.client.adapter import API_VERSIONS, AUTO
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.redact import redact_url
 
@@ -87,12 +88,13 @@ class GlobalOptions:
         ),
     )
     api_version: str = field(
-        default="auto",
+        default=AUTO,
         metadata=_click(
             "--api-version",
-            type=click.Choice(["2026-10", "2026-06", "auto"]),
+            type=click.Choice([*API_VERSIONS, AUTO]),
             show_default=True,
-            help="The Inkbox API version. With --sandbox FILE: the one the embedded "
+            help="The Inkbox API version to speak: auto detects it from what the API "
+            "answers (every plan names it). With --sandbox FILE also the one the embedded "
             "sandbox speaks (auto: 2026-10).",
         ),
     )

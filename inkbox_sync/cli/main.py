@@ -34,9 +34,8 @@ def cli() -> None:
       inkbox-sync plan manifests/                 what would change, what callers feel
       inkbox-sync apply manifests/                make it so, in a caller-safe order
     \b
-    Try it without an account on the embedded sandbox (2026-06 until the client
-    speaks 2026-10):
-      inkbox-sync --sandbox demo.json --api-version 2026-06 plan examples/
+    Try it without an account on the embedded sandbox:
+      inkbox-sync --sandbox demo.json plan examples/
 
     Global options go before or after the command: `inkbox-sync plan examples/
     --sandbox demo.json` is `inkbox-sync --sandbox demo.json plan examples/`.

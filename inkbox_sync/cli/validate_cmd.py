@@ -11,10 +11,9 @@ import click
 from inkbox_sync.cli import output
 from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import say
-from inkbox_sync.client.api import API_VERSION, CAPABILITIES
+from inkbox_sync.client.adapter import AUTO, capabilities_of
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.manifest import ManifestSet, load_manifest_set, version_problems
-from inkbox_sync.model import Capabilities
 
 
 @click.command("validate", cls=SubCommand)
@@ -47,9 +46,9 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
     """
     try:
         loaded = load_manifest_set(list(paths))
-        capabilities = _capabilities(get_options(ctx).api_version)
-        if capabilities is not None:
-            problems = version_problems(loaded.state, capabilities, API_VERSION)
+        api_version = get_options(ctx).api_version
+        if api_version != AUTO:
+            problems = version_problems(loaded.state, capabilities_of(api_version), api_version)
             if problems:
                 raise ManifestError(problems)
     except ManifestError as exc:
@@ -64,12 +63,6 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
         say(_json(True, (), loaded))
     else:
         say(summary_line(loaded))
-
-
-def _capabilities(api_version: str) -> Capabilities | None:
-    """What the named API version can express, offline; None: every manifest key (auto, a
-    version not named, or one like 2026-10 that expresses everything the language has)."""
-    return CAPABILITIES if api_version == API_VERSION else None
 
 
 def summary_line(loaded: ManifestSet) -> str:

@@ -1,7 +1,8 @@
 """One retry loop, error mapping, pacing and redaction for every API request.
 
 Knows HTTP and the contract's error and rate-limit conventions, but no
-resource URLs or fields: those live in `inkbox_sync.client.api`.
+resource URLs or fields: those live in the version adapters (`inkbox_sync.client.v2026_06`,
+`inkbox_sync.client.v2026_10`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from inkbox_sync import __version__
+from inkbox_sync.client.notices import HEADER as NOTICES_HEADER
+from inkbox_sync.client.notices import NoticeBoard
 from inkbox_sync.client.pacing import RateLimitPacer, parse_retry_after
 from inkbox_sync.client.pool import AnswerTooLarge, ConnectionPool, TunnelRefused
 from inkbox_sync.client.proxy import proxy_from_environment
@@ -240,6 +243,7 @@ class Transport:
         clock: Callable[[], float],
         on_request: OnRequest | None,
         stats: ClientStats | None,
+        notices: NoticeBoard | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
@@ -252,6 +256,7 @@ class Transport:
         self._clock = clock
         self._on_request = on_request
         self._deadline = deadline
+        self._notices = notices
         self._scrub = Redactor([api_key])
         self._sem = asyncio.Semaphore(concurrency)
         self._pacer = RateLimitPacer(clock)
@@ -408,6 +413,8 @@ class Transport:
                 self._pacer.settled(seq)  # cancelled, or a bug: no longer in flight
                 raise
             self._pacer.observe(seq, response.headers)
+            if self._notices is not None and NOTICES_HEADER in response.headers:
+                self._notices.saw(response.headers[NOTICES_HEADER])
             self.stats.bytes_sent += len(response.request.content)
             self.stats.bytes_received += len(response.content)
             self._emit(method, path, params, response.status_code, started, attempt, None)
@@ -515,4 +522,12 @@ class Transport:
             )
         if status == 422:
             return ValidationFailedError(message, status=status, detail=detail)
+        if status == 410:  # a route the API sunset: it speaks a newer version than asked
+            return PermanentApiError(
+                f"{message}. The API no longer serves this route: it speaks another API "
+                "version than inkbox-sync used; let it detect the version (--api-version "
+                "auto, the default) or name the right one (--api-version 2026-10)",
+                status=status,
+                detail=detail,
+            )
         return PermanentApiError(message, status=status, detail=detail)

@@ -4,7 +4,7 @@ For tests, demos and users' pipelines: `inkbox-sync sandbox serve`, the
 embedded `--sandbox FILE`, or in-process::
 
     with SandboxServer(SandboxOptions(api_version="2026-10", latency_ms=20)) as box:
-        client = InkboxClient(box.base_url, box.api_key)
+        client = Adapter2026_10(box.base_url, box.api_key)
 
 One package per API version, each with its routes and request bodies
 (`api`), state document (`state`), store and demo organisation: `v2026_06`

@@ -1,4 +1,4 @@
-"""An in-memory fake of the phone API for httpx.MockTransport, and a fake clock."""
+"""An in-memory fake of the 2026-06 phone API for httpx.MockTransport, and a fake clock."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from inkbox_sync.client import InkboxClient, RetryPolicy
+from inkbox_sync.client import Adapter2026_06, RetryPolicy
 
 KEY = "sk-CANARY-8c1f0e2d-do-not-print"
 BASE = "https://inkbox.test"
@@ -189,9 +189,9 @@ def make_client(
     retry: RetryPolicy | None = None,
     rng: random.Random | None = None,
     **kw: Any,
-) -> InkboxClient:
+) -> Adapter2026_06:
     ft = ft or FakeTime()
-    return InkboxClient(
+    return Adapter2026_06(
         base_url,
         KEY,
         transport=httpx.MockTransport(api),

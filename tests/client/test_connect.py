@@ -23,7 +23,7 @@ import httpx
 import pytest
 import trustme
 
-from inkbox_sync.client import InkboxClient, RequestEvent, RetryPolicy
+from inkbox_sync.client import Adapter2026_06, InkboxClient, RequestEvent, RetryPolicy
 from inkbox_sync.client.pool import ConnectionPool
 from inkbox_sync.client.proxy import Proxy, proxy_from_environment
 from inkbox_sync.errors import ConfigError, ConnectionFailedError, UnreachableError
@@ -78,7 +78,7 @@ def list_numbers(base_url: str, events: list[RequestEvent] | None = None, **kw: 
     async def go() -> int:
         on_request = events.append if events is not None else None
         kw.setdefault("retry", FAST)
-        async with InkboxClient(base_url, KEY, on_request=on_request, **kw) as c:
+        async with Adapter2026_06(base_url, KEY, on_request=on_request, **kw) as c:
             return len(await c.list_numbers())
 
     return asyncio.run(go())
@@ -483,7 +483,7 @@ def test_no_repr_on_the_request_path_shows_the_key() -> None:
         return httpx.Response(200, json=[])
 
     async def go() -> None:
-        client = InkboxClient("https://inkbox.ai", KEY, transport=httpx.MockTransport(handler))
+        client = Adapter2026_06("https://inkbox.ai", KEY, transport=httpx.MockTransport(handler))
         transport = client._t
         seen.extend([repr(client), repr(transport), repr(transport._http)])
         seen.append(repr(transport._http.headers))

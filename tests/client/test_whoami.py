@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from inkbox_sync.client import InkboxClient, KeyScope
+from inkbox_sync.client import Adapter2026_06, Adapter2026_10, KeyScope
 from inkbox_sync.errors import RefusedError
 from inkbox_sync.plan import Step
 from inkbox_sync.workflow import scope_verdict
@@ -32,8 +32,10 @@ DELETE = Step("+1", "n1", "delete_rule", target="+3", rule_id="r3")
     [(ROUTING, False), (FLIP, True), (CREATE, False), (PAUSE, True), (DELETE, True)],
 )
 def test_which_writes_need_an_admin_key(step: Step, admin_only: bool) -> None:
-    """The 2026-06 contract: filter_mode, rule PATCH and DELETE are admin-only."""
-    assert InkboxClient.needs_admin(step) is admin_only
+    """The 2026-06 contract: filter_mode, rule PATCH and DELETE are admin-only;
+    2026-10: every rule write and mode write, routing alone is open to an agent key."""
+    assert Adapter2026_06.needs_admin(step) is admin_only
+    assert Adapter2026_10.needs_admin(step) is (step.kind != "update_routing")
 
 
 @pytest.mark.parametrize(
@@ -50,11 +52,11 @@ def test_which_writes_need_an_admin_key(step: Step, admin_only: bool) -> None:
 def test_scope_verdict(scope: KeyScope | None, steps: list[Step], outcome: str | None) -> None:
     if outcome == "refused":
         with pytest.raises(RefusedError) as info:
-            scope_verdict(scope, steps, InkboxClient.needs_admin)
+            scope_verdict(scope, steps, Adapter2026_06.needs_admin)
         assert "agent-scoped" in str(info.value) and "Nothing was written" in str(info.value)
         assert "delete rule +3" in str(info.value) or "filter_mode=whitelist" in str(info.value)
         return
-    verdict = scope_verdict(scope, steps, InkboxClient.needs_admin)
+    verdict = scope_verdict(scope, steps, Adapter2026_06.needs_admin)
     assert (verdict is not None) == (outcome == "warning")
 
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from inkbox_sync.client.api import CAPABILITIES as CAPABILITIES_2026_06
+from inkbox_sync.client.v2026_06 import CAPABILITIES as CAPABILITIES_2026_06
 from inkbox_sync.manifest import (
     load_manifest_set,
     manifest_json_schema,

@@ -3,7 +3,7 @@
     from tests.support.sandbox import sandbox_process
 
     with sandbox_process(tmp_path / "state.json", latency_ms=20) as box:
-        client = InkboxClient(box.base_url, box.api_key)
+        client = Adapter2026_10(box.base_url, box.api_key)
         ...
         assert box.requests()[-1]["status"] == 201
 
