@@ -20,7 +20,7 @@ from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import data, say, scrubbed
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.export import export_by_agent, export_manifest
-from inkbox_sync.model import LiveNumber
+from inkbox_sync.model import LiveAgent, LiveNumber
 from inkbox_sync.redact import redact_url
 from inkbox_sync.workflow import read_everything, run_sync
 
@@ -52,11 +52,12 @@ def command(
     output_dir: Path | None,
     force: bool,
 ) -> None:
-    """Write the organisation's live numbers and rules as manifests.
+    """Write the organisation's live numbers, agents and rules as manifests.
 
     The result describes live state exactly, so `plan` on it shows no changes:
     commit it, then edit it to change policy. Numbers are quoted E.164 strings;
-    paused rules use the mapping form with `status: paused`. A file that already
+    one-way and paused rules use the mapping form (`direction`, `status: paused`);
+    identities without a number are written under `agents:`. A file that already
     exists is never replaced without --force (checked before anything is written).
 
     \b
@@ -86,28 +87,28 @@ def command(
         )
     when = datetime.now(UTC).isoformat(timespec="seconds")
     numbers = list(live.numbers.values())
-    rules = sum(len(n.rules or {}) for n in numbers)
+    holders: list[LiveNumber | LiveAgent] = [*numbers, *live.agents.values()]
+    rules = sum(len(h.rules or {}) for h in holders)
+    agents = f", {len(live.agents)} agents" if live.agents else ""
+    what = f"{len(numbers)} numbers{agents}, {rules} rules"
     if output_dir is not None:
-        files = export_by_agent(numbers, source=source, when=when)
+        files = export_by_agent(live, source=source, when=when)
         if not force:
             refuse_to_overwrite([output_dir / name for name in files])
         _note_secret_urls(numbers)
         _note_key_in_live_values("".join(files.values()))
         for name, text in files.items():
             write_atomic(output_dir / name, scrubbed(text))
-        say(
-            f"Exported {len(numbers)} numbers, {rules} rules into {len(files)} files in {output_dir}",
-            err=True,
-        )
+        say(f"Exported {what} into {len(files)} files in {output_dir}", err=True)
         return
     _note_secret_urls(numbers)
-    text = export_manifest(numbers, source=source, when=when)
+    text = export_manifest(live, source=source, when=when)
     _note_key_in_live_values(text)
     if output is None:
         data(text, nl=False)
         return
     write_atomic(output, scrubbed(text))
-    say(f"Exported {len(numbers)} numbers, {rules} rules to {output}", err=True)
+    say(f"Exported {what} to {output}", err=True)
 
 
 def _note_secret_urls(numbers: list[LiveNumber]) -> None:

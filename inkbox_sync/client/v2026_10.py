@@ -169,7 +169,8 @@ class Adapter2026_10(InkboxClient):
         by_id = {identity.id: identity for identity in identities}
         every = [_number(item, by_id) for item in listings.numbers]
         if numbers is None:
-            numbers = {n.number: True for n in every}
+            # Pool numbers' policy is nobody's: their rules stay unread (None).
+            numbers = {n.number: n.policy_id is not None for n in every}
             housed = {n.agent_identity_id for n in every}
             agents = {i.handle: True for i in identities if i.id not in housed}
         by_handle = {identity.handle: identity for identity in identities}
