@@ -5,7 +5,8 @@ Entries are `{"method", "path", "query", "body", "status", "fault", "result_id",
 `query` is an object of the query string's parameters (the last value of a
 repeated one), `body` the parsed JSON body or null, `fault` null or the injected
 failure (`"before_commit"`, `"after_commit"`), `result_id` the id of what a
-POST created (also when an injected failure hid the answer), else null, and
+POST created or a PATCH answered (also when an injected failure hid the
+answer; after a 2026-10 `apply_to` split, the new rule), else null, and
 `api_status` what the API itself answered before any injected failure (null
 when the request never reached it): an `after_commit` fault on a request the
 API refused (409, 422) committed nothing. Headers are never recorded, so

@@ -272,9 +272,10 @@ class _Frontend:
                 response = _injected()
             else:
                 response = self.app.handle(request)
-                if method == "POST" and isinstance(response.body, dict):
+                if method in ("POST", "PATCH") and isinstance(response.body, dict):
                     # Logged so a replay can tell which rule later writes address,
-                    # even when the client never saw the answer (after_commit).
+                    # even when the client never saw the answer (after_commit): what
+                    # a POST made, and what a PATCH answers (a split's new rule).
                     result_id = response.body.get("id")
                 api_status = response.status
                 if fault == "after_commit":
