@@ -8,18 +8,19 @@ from pathlib import Path
 import pytest
 
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer
-from tests.support.sandbox import CLIENT_API_VERSION, SandboxProcess, sandbox_process
+from tests.support.sandbox import SandboxProcess, sandbox_process
 
 
 @pytest.fixture
 def sandbox_server() -> Iterator[SandboxServer]:
     """An in-process 2026-06 sandbox: demo organisation in memory, free loopback port."""
-    with SandboxServer(SandboxOptions(api_version=CLIENT_API_VERSION)) as server:
+    with SandboxServer(SandboxOptions(api_version="2026-06")) as server:
         yield server
 
 
 @pytest.fixture
 def sandbox_subprocess(tmp_path: Path) -> Iterator[SandboxProcess]:
-    """`inkbox-sync sandbox serve --port 0 --state <tmp>/sandbox.json` in a subprocess."""
-    with sandbox_process(tmp_path / "sandbox.json") as box:
+    """`inkbox-sync sandbox serve --api-version 2026-06 --port 0 --state <tmp>/sandbox.json`
+    in a subprocess."""
+    with sandbox_process(tmp_path / "sandbox.json", api_version="2026-06") as box:
         yield box

@@ -98,8 +98,7 @@ def test_a_bad_value_after_the_subcommand_is_a_usage_error() -> None:
 
 def test_plan_with_sandbox_after_the_subcommand(tmp_path: Path) -> None:
     # The example: this used to fail with "No such option: --sandbox".
-    # (2026-06: the embedded sandbox speaks 2026-10 by default, the client 2026-06.)
-    sandbox = ["--sandbox", "demo.json", "--api-version", "2026-06"]
+    sandbox = ["--sandbox", "demo.json", "--api-version", "2026-10"]
     after = run_cli(["plan", EXAMPLES, *sandbox], cwd=tmp_path)
     assert after.returncode == 0, after.stderr
     assert (tmp_path / "demo.json").is_file()

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a sandbox subprocess holding the demo organisation."""
+"""End-to-end fixtures: a sandbox subprocess holding the demo organisation, once per
+API version (the CLI detects which it speaks, as against the real API)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sandbox import SandboxProcess, sandbox_process
+from tests.support.sandbox import API_VERSIONS, SandboxProcess, sandbox_process
 
 
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[SandboxProcess]:
-    with sandbox_process(tmp_path / "org.json") as running:
+@pytest.fixture(params=API_VERSIONS)
+def box(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SandboxProcess]:
+    with sandbox_process(tmp_path / "org.json", api_version=request.param) as running:
         yield running

@@ -5,13 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from inkbox_sync.safety import check_steps
 from tests.support.cli import EXAMPLES, run_cli
 from tests.support.replay import duplicate_targets, live_from_document, steps_from_log
-from tests.support.sandbox import SandboxProcess, api_writes, sandbox_process
+from tests.support.sandbox import (
+    API_VERSIONS,
+    SandboxProcess,
+    add_rule,
+    api_writes,
+    mode_writes,
+    sandbox_process,
+)
 
 SALES = "+14155550001"
 
@@ -77,7 +83,7 @@ def test_filter_mode_flip_is_safe_and_needs_force(box: SandboxProcess, tmp_path:
     forced = run_cli(["apply", manifest, "--auto-approve", "--force"], box=box)
     assert forced.returncode == 0, forced.stderr
     log = box.requests()
-    assert any("filter_mode" in (e.get("body") or {}) for e in api_writes(log))
+    assert len(mode_writes(log)) == 1
     assert_safe_history(before, log)
     assert run_cli(["plan", manifest, "--detailed-exitcode"], box=box).returncode == 0
 
@@ -93,13 +99,7 @@ def test_stale_saved_plan_is_refused_with_zero_writes(box: SandboxProcess, tmp_p
     saved = tmp_path / "plan.json"
     assert run_cli(["plan", EXAMPLES, "--out", saved], box=box).returncode == 0
     # Someone changes a planned number behind the plan's back.
-    sales_id = number_doc(box.get_state(), SALES)["id"]
-    response = httpx.post(
-        f"{box.api_url}/phone/numbers/{sales_id}/contact-rules",
-        headers=box.headers(),
-        json={"action": "block", "match_type": "exact_number", "match_target": "+15555550123"},
-    )
-    assert response.status_code == 201
+    add_rule(box, SALES, "+15555550123")
     box.clear_requests()
     stale = run_cli(["apply", "--plan", saved, "--auto-approve", "--force"], box=box)
     assert stale.returncode == 1
@@ -121,13 +121,22 @@ def test_saved_plan_of_another_api_version_is_refused_with_zero_writes(
     saved = tmp_path / "plan.json"
     assert run_cli(["plan", EXAMPLES, "--out", saved], box=box).returncode == 0
     document = json.loads(saved.read_text())
-    assert document["api_version"] == "2026-06"
-    document["api_version"] = "2099-01"  # as if planned against another API
+    assert document["api_version"] == box.api_version  # detected, and recorded
+    other = next(v for v in API_VERSIONS if v != box.api_version)
+    document["api_version"] = other  # as if planned against the other version
     saved.write_text(json.dumps(document))
     box.clear_requests()
     result = run_cli(["apply", "--plan", saved, "--auto-approve", "--force"], box=box)
     assert result.returncode == 1
-    assert "made against API version 2099-01, but this API speaks 2026-06" in result.stderr
+    assert f"made against API version {other}, but this API speaks {box.api_version}" in (
+        result.stderr
+    )
+    assert api_writes(box.requests()) == []
+    # Forcing the plan's version does not help: the plan still names another API.
+    forced = run_cli(
+        ["--api-version", box.api_version, "apply", "--plan", saved, "--auto-approve"], box=box
+    )
+    assert forced.returncode == 1 and "run plan again" in forced.stderr
     assert api_writes(box.requests()) == []
 
 
@@ -140,9 +149,13 @@ def test_saved_plan_that_is_not_a_plan_is_a_clear_error(
     assert result.returncode == 1 and "is not an inkbox-sync plan" in result.stderr
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_apply_under_500s_and_rate_limits_converges(tmp_path: Path, seed: int) -> None:
-    with sandbox_process(tmp_path / "org.json", fail_rate=0.25, seed=seed, rate_limit=40) as box:
+@pytest.mark.parametrize(("api_version", "seed"), [("2026-10", 1), ("2026-06", 2)])
+def test_apply_under_500s_and_rate_limits_converges(
+    tmp_path: Path, api_version: str, seed: int
+) -> None:
+    with sandbox_process(
+        tmp_path / "org.json", api_version=api_version, fail_rate=0.25, seed=seed, rate_limit=40
+    ) as box:
         before = box.get_state()
         box.clear_requests()
         runs = []

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.cli import run_cli
-from tests.support.sandbox import SandboxProcess, api_writes
+from tests.support.sandbox import SandboxProcess, api_writes, sandbox_process
 
 TARGETS = [f"+1555010{i:04d}" for i in range(30)] + ["+442071838750", "+33142685300"]
 
@@ -26,11 +28,17 @@ def test_export_of_the_demo_organisation_round_trips(box: SandboxProcess, tmp_pa
     )
     assert box.api_key not in text
     assert '"+18335794607":' in text and "status: paused" in text
+    if box.api_version == "2026-10":  # what only 2026-10 has, as the demo shows it
+        assert "direction: inbound" in text and "outbound_filter_mode: whitelist" in text
+        assert 'forwarding_sip_uri: "sip:reception@pbx.partners.example.com"' in text
+        assert 'agents:\n  "research-bot":' in text
 
     for path in (single, tmp_path / "by-agent"):
         if path.suffix != ".yaml":
             assert run_cli(["export", "--output-dir", path], box=box).returncode == 0
-            assert {p.name for p in path.iterdir()} >= {"support-bot.yaml", "legacy-bot.yaml"}
+            names = {p.name for p in path.iterdir()}
+            assert names >= {"support-bot.yaml", "legacy-bot.yaml"}
+            assert ("research-bot.yaml" in names) == (box.api_version == "2026-10")
         assert run_cli(["validate", path]).returncode == 0
         box.clear_requests()
         plan = run_cli(["plan", path, "--detailed-exitcode"], box=box)
@@ -93,72 +101,105 @@ def organisations(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
     return {"identities": identities, "numbers": numbers, "rules": rules}
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(org=organisations())
-def test_any_live_state_exports_to_a_manifest_with_an_empty_plan(
-    box: SandboxProcess, tmp_path: Path, org: dict[str, list[dict[str, Any]]]
-) -> None:
+@st.composite
+def organisations_2026_10(draw: st.DrawFn) -> dict[str, Any]:
+    """2026-10 live states: per-side modes, one-way and legacy paused rows (never two
+    one-way rows the server would have merged), forwarding, hosted agents, identities
+    without a number and pool numbers without an identity."""
+    identities: list[dict[str, Any]] = []
+    numbers: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
+    modes = st.sampled_from(["blacklist", "whitelist"])
+    for n in range(draw(st.integers(1, 4))):
+        identity = None
+        if draw(st.integers(0, 4)):  # mostly an identity, sometimes a pool number
+            identity = {
+                "id": str(uuid.uuid4()),
+                "agent_handle": f"agent-{n}",
+                "phone_inbound_filter_mode": draw(modes),
+                "phone_outbound_filter_mode": draw(modes),
+            }
+            identities.append(identity)
+        if identity is None or draw(st.integers(0, 3)):  # an identity may have no number
+            action = draw(
+                st.sampled_from(["auto_reject", "hosted_agent", "webhook", "forward", "forward"])
+            )
+            kind = draw(st.sampled_from([None, "phone", "sip"])) if action != "forward" else None
+            kind = kind or (
+                draw(st.sampled_from(["phone", "sip"])) if action == "forward" else None
+            )
+            numbers.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "number": f"+1833555{n:04d}",
+                    "incoming_call_action": action,
+                    "incoming_call_webhook_url": "https://h.example.com/in"
+                    if action == "webhook"
+                    else None,
+                    "forwarding_target_type": kind,
+                    "forwarding_phone_number": "+14155559000" if kind == "phone" else None,
+                    "forwarding_sip_uri": "sip:desk@pbx.example.com" if kind == "sip" else None,
+                    "agent_identity_id": identity["id"] if identity else None,
+                }
+            )
+        if identity is None:
+            continue
+        for target in draw(st.lists(st.sampled_from(TARGETS), unique=True, max_size=5)):
+            cell = st.tuples(
+                st.sampled_from(["allow", "block"]), st.sampled_from(["active", "paused"])
+            )
+            layout = draw(st.sampled_from(["both", "inbound", "outbound", "pair"]))
+            first = draw(cell)
+            rows = [(layout if layout != "pair" else "inbound", first)]
+            if layout == "pair":
+                second = draw(cell.filter(lambda c, first=first: c != first))
+                rows.append(("outbound", second))
+            for direction, (action, status) in rows:
+                rules.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "agent_identity_id": identity["id"],
+                        "action": action,
+                        "match_type": "exact_number",
+                        "match_target": target,
+                        "direction": direction,
+                        "status": status,
+                    }
+                )
+    return {"api_version": "2026-10", "identities": identities, "numbers": numbers, "rules": rules}
+
+
+def round_trips(box: SandboxProcess, tmp_path: Path, org: dict[str, Any]) -> None:
     box.put_state(org)
     out = tmp_path / "export.yaml"
-    out.unlink(missing_ok=True)  # tmp_path is shared by hypothesis' examples
-    result = run_cli(["export", "--output", out], box=box)
+    result = run_cli(["export", "--output", out, "--force"], box=box)
     assert result.returncode == 0, result.stderr
     plan = run_cli(["plan", out, "--detailed-exitcode"], box=box)
     assert plan.returncode == 0, out.read_text() + plan.stdout + plan.stderr
 
 
-# --- never overwrite without --force ----------------------------------------------------
-
-HAND_WRITTEN = '# hand-written: keep me\nversion: 1\nnumbers:\n  "+14155550001": {}  # a note\n'
-
-
-def test_export_output_refuses_an_existing_file(box: SandboxProcess, tmp_path: Path) -> None:
-    # The issue: `export --output examples/fleet/sales.yaml` silently replaced a manifest.
-    target = tmp_path / "sales.yaml"
-    target.write_text(HAND_WRITTEN)
-    box.clear_requests()
-    refused = run_cli(["export", "--output", target], box=box)
-    assert refused.returncode == 1
-    assert f"not overwriting 1 existing file(s): {target}" in refused.stderr
-    assert "--force" in refused.stderr
-    assert target.read_text() == HAND_WRITTEN
-    assert box.requests() == []  # refused before reading anything
-    forced = run_cli(["export", "--output", target, "--force"], box=box)
-    assert forced.returncode == 0, forced.stderr
-    assert "Exported by inkbox-sync" in target.read_text()
+@pytest.fixture(scope="module")
+def shared_box() -> Iterator[dict[str, SandboxProcess]]:
+    """One 2026-06 and one 2026-10 sandbox for every example (the state is replaced)."""
+    with sandbox_process(api_version="2026-06") as old, sandbox_process() as new:
+        yield {"2026-06": old, "2026-10": new}
 
 
-def test_export_output_dir_refuses_before_writing_any_file(
-    box: SandboxProcess, tmp_path: Path
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(org=organisations())
+def test_any_2026_06_live_state_exports_to_a_manifest_with_an_empty_plan(
+    shared_box: dict[str, SandboxProcess], tmp_path: Path, org: dict[str, Any]
 ) -> None:
-    out = tmp_path / "manifests"
-    out.mkdir()
-    (out / "sales-bot.yaml").write_text(HAND_WRITTEN)
-    (out / "legacy-bot.yaml").write_text(HAND_WRITTEN)
-    refused = run_cli(["export", "--output-dir", out], box=box)
-    assert refused.returncode == 1
-    assert "not overwriting 2 existing file(s)" in refused.stderr
-    assert str(out / "sales-bot.yaml") in refused.stderr
-    assert str(out / "legacy-bot.yaml") in refused.stderr
-    # No partial write: the other agents' files were not written either.
-    assert sorted(p.name for p in out.iterdir()) == ["legacy-bot.yaml", "sales-bot.yaml"]
-    assert (out / "sales-bot.yaml").read_text() == HAND_WRITTEN
-
-    forced = run_cli(["export", "--output-dir", out, "--force"], box=box)
-    assert forced.returncode == 0, forced.stderr
-    assert {p.name for p in out.iterdir()} >= {"support-bot.yaml", "sales-bot.yaml"}
-    assert "Exported by inkbox-sync" in (out / "sales-bot.yaml").read_text()
+    round_trips(shared_box["2026-06"], tmp_path, org)
 
 
-def test_export_output_dir_writes_beside_other_files(box: SandboxProcess, tmp_path: Path) -> None:
-    out = tmp_path / "manifests"
-    out.mkdir()
-    (out / "policies.yaml").write_text(HAND_WRITTEN)  # no agent has this name
-    result = run_cli(["export", "--output-dir", out], box=box)
-    assert result.returncode == 0, result.stderr
-    assert (out / "policies.yaml").read_text() == HAND_WRITTEN
-    assert (out / "sales-bot.yaml").is_file()
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(org=organisations_2026_10())
+def test_any_2026_10_live_state_exports_to_a_manifest_with_an_empty_plan(
+    shared_box: dict[str, SandboxProcess], tmp_path: Path, org: dict[str, Any]
+) -> None:
+    round_trips(shared_box["2026-10"], tmp_path, org)

@@ -26,8 +26,16 @@ FAST = ["--concurrency", "8"]
 @pytest.fixture
 def empty_box() -> Iterator[SandboxProcess]:
     """A 2026-06 sandbox in memory, no latency: a fleet is put in by each test."""
-    with sandbox_process(None) as box:
+    with sandbox_process(None, api_version="2026-06") as box:
         yield box
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[SandboxProcess]:
+    """The 2026-06 demo organisation: the counts below are its plan's (the plan and
+    apply suites run the examples on both versions)."""
+    with sandbox_process(tmp_path / "org.json", api_version="2026-06") as running:
+        yield running
 
 
 def lines_of(result: Any) -> list[str]:

@@ -36,6 +36,7 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
     )
     saved = tmp_path / "plan.json"
     read: dict[str, str] = {}  # what each run printed, stdout and stderr
+    printed: dict[str, str] = {}  # ...and its stdout alone (a document)
     with sandbox_process(tmp_path / "org.json", api_key=KEY) as box:
         host = box.base_url.removeprefix("http://")
         for name, args, env in [
@@ -66,6 +67,7 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
         ]:
             result = run_cli(args, box=box, env=env)
             read[name] = result.stdout + result.stderr
+            printed[name] = result.stdout
         exported = run_cli(["export"], box=box)
         assert exported.returncode == 0
 
@@ -78,7 +80,7 @@ def test_key_and_token_reach_no_text_markdown_log_apply_or_annotation(tmp_path: 
     assert "::error file=" in read["annotation"] and "token=***" in read["annotation"]
     assert "Applied 1 write in" in read["apply"] and "GET /api/v1/phone/numbers" in read["-vv"]
     # The JSON plan and the saved plan keep the value apply writes; never the key.
-    for document in (read["json"], saved.read_text()):
+    for document in (printed["json"], saved.read_text()):
         assert TOKENED in json.dumps(json.loads(document))
         assert KEY not in document
     # An export is a manifest: it must describe live state exactly, token included,

@@ -18,6 +18,9 @@ from tests.support.cli import CliProcess, run_cli, wait_until
 from tests.support.replay import duplicate_targets
 from tests.support.sandbox import SandboxProcess, api_writes, sandbox_process
 
+#: These tests are about stopping, the same in either version; the demo facts they use
+#: are the 2026-06 demo's (the key-scope test has a 2026-10 twin at the end).
+API_VERSION = "2026-06"
 SCHEDULER = "+14155550003"  # demo organisation: blacklist, no rules
 SUPPORT = "+18335794607"  # demo organisation: has rules, one of them stale
 
@@ -45,7 +48,7 @@ def test_a_403_at_write_k_is_followed_only_by_the_writes_in_flight(tmp_path: Pat
     """Findings 2 and 4: after the first failure every queued write started anyway,
     and the report's header counted only the listed part."""
     k, total, concurrency = 50, 200, 8
-    with sandbox_process(tmp_path / "org.json") as box:
+    with sandbox_process(tmp_path / "org.json", api_version=API_VERSION) as box:
         manifest = allow_manifest(tmp_path / "m.yaml", total)
         box.set_faults(refuse_writes_after=k)
         box.clear_requests()
@@ -90,7 +93,7 @@ def test_a_signal_mid_apply_lets_the_writes_in_flight_finish_and_reports(
     """Finding 3: Ctrl-C printed `Aborted.` and exit 1 with no report, SIGTERM
     exited 143 silently, and the writes in flight committed unreported."""
     k, total, concurrency = 5, 40, 4
-    with sandbox_process(tmp_path / "org.json") as box:
+    with sandbox_process(tmp_path / "org.json", api_version=API_VERSION) as box:
         manifest = allow_manifest(tmp_path / "m.yaml", total)
         apply = start_held_apply(box, manifest, k=k, concurrency=concurrency)
         apply.send_signal(signum)
@@ -112,7 +115,7 @@ def test_a_signal_mid_apply_lets_the_writes_in_flight_finish_and_reports(
 
 def test_a_second_ctrl_c_stops_waiting_and_says_what_may_have_happened(tmp_path: Path) -> None:
     k, total, concurrency = 3, 30, 4
-    with sandbox_process(tmp_path / "org.json") as box:
+    with sandbox_process(tmp_path / "org.json", api_version=API_VERSION) as box:
         manifest = allow_manifest(tmp_path / "m.yaml", total)
         apply = start_held_apply(box, manifest, k=k, concurrency=concurrency)
         apply.send_signal(signal.SIGINT)
@@ -133,7 +136,7 @@ def test_a_second_ctrl_c_stops_waiting_and_says_what_may_have_happened(tmp_path:
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_sigterm_at_the_confirmation_prompt_writes_nothing_and_exits_143(tmp_path: Path) -> None:
-    with sandbox_process(tmp_path / "org.json") as box:
+    with sandbox_process(tmp_path / "org.json", api_version=API_VERSION) as box:
         manifest = allow_manifest(tmp_path / "m.yaml", 3)
         box.clear_requests()
         controller, terminal = os.openpty()  # a terminal on stdin, so apply asks
@@ -155,7 +158,7 @@ def test_a_409_on_the_first_attempt_is_a_conflict_not_an_adoption(tmp_path: Path
     """Finding 7: a rule someone created between plan and apply was taken over.
     Only a create whose earlier attempt may have landed adopts the rule in its slot."""
     targets = ["+15550100001", "+15550100002"]
-    with sandbox_process(tmp_path / "org.json") as box:
+    with sandbox_process(tmp_path / "org.json", api_version=API_VERSION) as box:
         manifest = tmp_path / "m.yaml"
         manifest.write_text(
             f'version: 1\nnumbers:\n  "{SCHEDULER}":\n    allow: {json.dumps(targets)}\n'
@@ -187,7 +190,9 @@ def test_a_409_on_the_first_attempt_is_a_conflict_not_an_adoption(tmp_path: Path
 
 def test_a_key_without_the_scope_is_refused_before_any_write(tmp_path: Path) -> None:
     agent = {"INKBOX_API_KEY": "agent-key-7e2f"}
-    with sandbox_process(tmp_path / "org.json", agent_key=agent["INKBOX_API_KEY"]) as box:
+    with sandbox_process(
+        tmp_path / "org.json", api_version=API_VERSION, agent_key=agent["INKBOX_API_KEY"]
+    ) as box:
         stale = tmp_path / "stale.yaml"  # deletes the support number's stale rule: admin-only
         stale.write_text(
             f'version: 1\nnumbers:\n  "{SUPPORT}":\n    block: ["+18005550199"]\n'
@@ -206,3 +211,31 @@ def test_a_key_without_the_scope_is_refused_before_any_write(tmp_path: Path) -> 
         done = run_cli(["apply", creates, "--auto-approve"], box=box, env=agent)
         assert done.returncode == 0, done.stderr
         assert len(committed_posts(box.requests())) == 3
+
+
+def test_on_2026_10_every_rule_write_needs_an_admin_key_and_routing_does_not(
+    tmp_path: Path,
+) -> None:
+    """The same whoami check against 2026-10, where creating a rule is admin-only too.
+    The agent key belongs to support-bot (the demo's first identity) and sees only it."""
+    agent = {"INKBOX_API_KEY": "agent-key-10c3"}
+    with sandbox_process(tmp_path / "org.json", agent_key=agent["INKBOX_API_KEY"]) as box:
+        creates = tmp_path / "creates.yaml"
+        creates.write_text(
+            f'version: 1\nnumbers:\n  "{SUPPORT}":\n    unmanaged_rules: keep\n'
+            '    allow: ["+15550100001"]\n'
+        )
+        box.clear_requests()
+        refused = run_cli(["apply", creates, "--auto-approve"], box=box, env=agent)
+        assert refused.returncode == 1, refused.stderr
+        assert "the API key is agent-scoped (api_key.agent_scoped.claimed)" in refused.stderr
+        assert "create allow +15550100001" in refused.stderr
+        assert api_writes(box.requests()) == []
+
+        routing = tmp_path / "routing.yaml"
+        routing.write_text(
+            f'version: 1\nnumbers:\n  "{SUPPORT}":\n    incoming_call_action: auto_reject\n'
+        )
+        done = run_cli(["apply", routing, "--auto-approve"], box=box, env=agent)
+        assert done.returncode == 0, done.stderr
+        assert [w["method"] for w in api_writes(box.requests())] == ["PATCH"]

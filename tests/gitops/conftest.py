@@ -49,7 +49,8 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[Sandbox]:
-    with sandbox_process() as box:  # the demo organisation, in memory
+    # The 2026-06 demo organisation, in memory: the workflows' manifests are written for it.
+    with sandbox_process(api_version="2026-06") as box:
         yield Sandbox(box, box.get_state())
 
 

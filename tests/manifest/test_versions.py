@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from inkbox_sync.cli.main import main
-from inkbox_sync.client.api import CAPABILITIES as CAPABILITIES_2026_06
+from inkbox_sync.client.v2026_06 import CAPABILITIES as CAPABILITIES_2026_06
+from inkbox_sync.client.v2026_10 import CAPABILITIES as CAPABILITIES_2026_10
 from inkbox_sync.manifest import version_problems
 from inkbox_sync.model import CALL_ACTIONS, Capabilities
 from tests.manifest.helpers import load, write
@@ -16,15 +17,7 @@ from tests.support.cli import run_cli
 from tests.support.sandbox import api_writes, sandbox_process
 
 PER_NUMBER = CAPABILITIES_2026_06  # what the 2026-06 adapter says its API can express
-PER_IDENTITY = Capabilities(
-    directional_rules=True,
-    separate_modes=True,
-    writable_status=False,
-    apply_to=True,
-    call_actions=CALL_ACTIONS,
-    identity_policy=True,
-    outbound_side=True,
-)
+PER_IDENTITY = CAPABILITIES_2026_10  # ...and the 2026-10 one
 N = "+18335794607"
 
 
@@ -168,7 +161,7 @@ def test_plan_and_apply_refuse_what_the_api_cannot_express(tmp_path: Path) -> No
         "error: 2 errors in manifests",
     ]
     assert run_cli(["validate", "m.yaml"], cwd=Path.cwd()).returncode == 0  # offline: accepted
-    with sandbox_process(tmp_path / "org.json") as box:
+    with sandbox_process(tmp_path / "org.json", api_version="2026-06") as box:
         box.clear_requests()
         for command in (["plan", "m.yaml"], ["apply", "m.yaml", "--auto-approve", "--force"]):
             result = run_cli(command, box=box, cwd=Path.cwd())

@@ -33,9 +33,11 @@ import httpx
 
 from inkbox_sync.cli.sandbox_cmd import parse_banner
 
-#: The API version inkbox-sync's client speaks today: the sandbox the CLI's tests run
-#: against speaks it, explicitly. (2026-10 once the client does; see the README.)
-CLIENT_API_VERSION = "2026-06"
+#: What `sandbox serve` speaks unless told otherwise, as for a user; tests written
+#: for one version's wire say which.
+DEFAULT_API_VERSION = "2026-10"
+#: Both versions, newest first: what end-to-end tests run against.
+API_VERSIONS = ("2026-10", "2026-06")
 
 # The real console entry point, without depending on the venv's bin/ being on PATH.
 _ENTRY = "from inkbox_sync.cli.main import main; main()"
@@ -47,6 +49,7 @@ class SandboxProcess:
 
     base_url: str
     api_key: str
+    api_version: str
     state_path: Path | None
     process: subprocess.Popen[str]
     args: list[str]
@@ -116,7 +119,7 @@ class SandboxProcess:
 def serve_args(
     state: Path | None = None,
     *,
-    api_version: str = CLIENT_API_VERSION,
+    api_version: str = DEFAULT_API_VERSION,
     api_key: str | None = None,
     agent_key: str | None = None,
     agent_handle: str | None = None,
@@ -128,7 +131,7 @@ def serve_args(
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """The `sandbox serve` arguments for these options (`--port 0` always; the API
-    version always explicit, the client's unless asked otherwise)."""
+    version always explicit, the sandbox's default unless asked otherwise)."""
     args = ["sandbox", "serve", "--api-version", api_version, "--host", "127.0.0.1", "--port", "0"]
     options: list[tuple[str, object]] = [
         ("--state", state),
@@ -197,6 +200,7 @@ def start_sandbox(
     return SandboxProcess(
         base_url=env["INKBOX_BASE_URL"],
         api_key=env["INKBOX_API_KEY"],
+        api_version=options.get("api_version") or DEFAULT_API_VERSION,
         state_path=state,
         process=process,
         args=args,
@@ -279,3 +283,26 @@ def set_faults(base_url: str, **knobs: Any) -> dict[str, Any]:
 def api_writes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The request-log entries of API writes (POST, PATCH, PUT, DELETE)."""
     return [e for e in entries if e["method"] in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def mode_writes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The API writes that set a filter mode: a 2026-06 number PATCH with filter_mode,
+    a 2026-10 identity PATCH with phone_filter_mode or a directional one."""
+    return [e for e in api_writes(entries) if any("filter_mode" in k for k in e.get("body") or {})]
+
+
+def add_rule(box: SandboxProcess, number: str, target: str, action: str = "block") -> None:
+    """Create a rule for `number`'s policy behind inkbox-sync's back, through the API
+    route of the sandbox's version (the number's own in 2026-06, its identity's in 2026-10)."""
+    state = box.get_state()
+    owner = next(n for n in state["numbers"] if n["number"] == number)
+    body = {"action": action, "match_type": "exact_number", "match_target": target}
+    if box.api_version == "2026-06":
+        path = f"{box.api_url}/phone/numbers/{owner['id']}/contact-rules"
+    else:
+        handle = next(
+            i["agent_handle"] for i in state["identities"] if i["id"] == owner["agent_identity_id"]
+        )
+        path = f"{box.api_url}/identities/{handle}/phone-contact-rules"
+    response = control_client().post(path, headers=box.headers(), json=body)
+    assert response.status_code == 201, response.text
