@@ -387,7 +387,11 @@ def _take(
     for item in found:
         owner = holder if holder is not None else item.get("agent_identity_id")
         if not isinstance(owner, str):
-            continue
+            raise malformed(
+                path,
+                f"rule {item.get('id')} has no agent_identity_id (a 2026-06 API keys rules "
+                "by number: try --api-version auto)",
+            )
         rules = out.get(owner)
         if rules is not None:
             rule = _rule(item, path, identities[owner].handle)

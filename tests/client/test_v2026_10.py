@@ -310,3 +310,16 @@ def test_an_agent_key_is_agent_scoped() -> None:
                 return scope.admin
 
         assert asyncio.run(go()) is False
+
+
+def test_a_forced_2026_10_against_a_2026_06_api_says_so_instead_of_reading_no_rules() -> None:
+    with SandboxServer(SandboxOptions(api_version="2026-06")) as old:
+
+        async def go() -> None:
+            async with Adapter2026_10(old.base_url, old.api_key) as client:
+                await client.read_live(None)
+
+        with pytest.raises(
+            PermanentApiError, match=r"has no agent_identity_id.*--api-version auto"
+        ):
+            asyncio.run(go())
