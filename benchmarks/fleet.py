@@ -1,15 +1,18 @@
 """Fleet benchmark: plan, apply and export of 1,000 numbers x 100 rules against the sandbox.
 
-    python benchmarks/fleet.py [--numbers 1000] [--rules 100] [--latency-ms 20]
-                               [--concurrency 8] [--rate-limit 300] [--repeat 3]
-                               [--json fleet.json] [--no-micro]
+    python benchmarks/fleet.py [--api-version 2026-10] [--numbers 1000] [--rules 100]
+                               [--latency-ms 20] [--concurrency 8] [--rate-limit 300]
+                               [--repeat 3] [--json fleet.json] [--no-micro]
 
 The README's Benchmarks section shows one run and how to read it.
 
 What it does (design section 5):
-1. Starts `inkbox-sync sandbox serve --latency-ms L` in its own process, state in
-   memory (no --state: persistence is not part of what is measured), so the
-   sandbox's CPU is never counted as the client's.
+1. Starts `inkbox-sync sandbox serve --api-version V --latency-ms L` in its own
+   process, state in memory (no --state: persistence is not part of what is
+   measured), so the sandbox's CPU is never counted as the client's. V is
+   2026-10 unless `--api-version 2026-06`; the CLI detects it, as against the
+   real API, and the live state is seeded in V's own shapes (in 2026-10 every
+   number's policy is its agent identity's).
 2. Checks that the sandbox is not the bottleneck: trivial clients (httpx, and
    raw asyncio sockets) with `concurrency` requests in flight, in a fresh
    process, must reach about concurrency / latency requests a second (GET one
@@ -67,7 +70,7 @@ sys.path.insert(0, str(HERE))
 from load_manifest import generate  # noqa: E402  (a sibling script, not a package)
 
 API_KEY = "bench-key"
-CLIENT_API_VERSION = "2026-06"  # what the client speaks until its 2026-10 adapter lands
+API_VERSIONS = ("2026-10", "2026-06")
 PAGE_LIMIT = 200  # the contract's largest page of rules
 _ENTRY = "from inkbox_sync.cli.main import main; main()"
 _STATS = re.compile(
@@ -92,7 +95,7 @@ def cli_command() -> list[str]:
 class Sandbox:
     """`inkbox-sync sandbox serve` in a subprocess, state in memory."""
 
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self, latency_ms: float, api_version: str) -> None:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(
             [
@@ -100,7 +103,7 @@ class Sandbox:
                 "sandbox",
                 "serve",
                 "--api-version",
-                CLIENT_API_VERSION,
+                api_version,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -159,30 +162,41 @@ class Sandbox:
 
 
 def live_document(
-    desired: DesiredState, *, flip_every: int = 0, missing: int = 0
-) -> dict[str, list[dict[str, Any]]]:
-    """A sandbox state in which the manifests' numbers are live as declared, except:
-    `flip_every` k > 0 flips the action of every k-th rule of each number (a
-    plan updates them), `missing` m leaves out each number's first m active
-    rules (a plan creates them: one write each, as they are active)."""
-    doc: dict[str, list[dict[str, Any]]] = {"identities": [], "numbers": [], "rules": []}
+    desired: DesiredState, api_version: str, *, flip_every: int = 0, missing: int = 0
+) -> dict[str, Any]:
+    """A sandbox state of `api_version` in which the manifests' numbers are live as
+    declared, except: `flip_every` k > 0 flips the action of every k-th rule of each
+    number (a plan updates them), `missing` m leaves out each number's first m
+    active rules (a plan creates them: one write each, as they are active).
+    In 2026-10 modes and rules are the number's identity's (every number has one)."""
+    per_identity = api_version == "2026-10"
+    doc: dict[str, Any] = {"identities": [], "numbers": [], "rules": []}
+    if per_identity:
+        doc["api_version"] = api_version
     for n, (number, want) in enumerate(sorted(desired.numbers.items())):
         number_id = str(uuid.uuid5(_NS, number))
         identity_id = None
-        if want.agent is not None:
-            identity_id = str(uuid.uuid5(_NS, "agent:" + want.agent))
-            doc["identities"].append({"id": identity_id, "agent_handle": want.agent})
-        doc["numbers"].append(
-            {
-                "id": number_id,
-                "number": number,
-                "incoming_call_action": _given(want.incoming_call_action, "auto_reject"),
-                "client_websocket_url": _given(want.client_websocket_url, None),
-                "incoming_call_webhook_url": _given(want.incoming_call_webhook_url, None),
-                "filter_mode": _given(want.filter_mode, "blacklist"),
-                "agent_identity_id": identity_id,
-            }
-        )
+        mode = _given(want.filter_mode, "blacklist")
+        handle = want.agent if want.agent is not None else (f"bot-{n}" if per_identity else None)
+        if handle is not None:
+            identity_id = str(uuid.uuid5(_NS, "agent:" + handle))
+            identity = {"id": identity_id, "agent_handle": handle}
+            if per_identity:
+                identity["phone_inbound_filter_mode"] = identity["phone_outbound_filter_mode"] = (
+                    mode
+                )
+            doc["identities"].append(identity)
+        live_number = {
+            "id": number_id,
+            "number": number,
+            "incoming_call_action": _given(want.incoming_call_action, "auto_reject"),
+            "client_websocket_url": _given(want.client_websocket_url, None),
+            "incoming_call_webhook_url": _given(want.incoming_call_webhook_url, None),
+            "agent_identity_id": identity_id,
+        }
+        if not per_identity:
+            live_number["filter_mode"] = mode
+        doc["numbers"].append(live_number)
         left_out = 0
         for r, rule in enumerate((want.rules or {}).values()):
             if left_out < missing and rule.status == "active":
@@ -191,10 +205,15 @@ def live_document(
             action = rule.action
             if flip_every and r % flip_every == 0:
                 action = "block" if action == "allow" else "allow"
+            owner = (
+                {"agent_identity_id": identity_id, "direction": "both"}
+                if per_identity
+                else {"phone_number_id": number_id}
+            )
             doc["rules"].append(
                 {
                     "id": f"{n:08x}-0000-4000-8000-{r:012x}",
-                    "phone_number_id": number_id,
+                    **owner,
                     "action": action,
                     "match_type": "exact_number",
                     "match_target": rule.target,
@@ -376,11 +395,13 @@ def expect(run: Run, codes: tuple[int, ...]) -> None:
 # -- is the sandbox the bottleneck? ---------------------------------------------------
 
 
-def probe_sandbox(base_url: str, number_id: str, concurrency: int, per_kind: int) -> dict[str, Any]:
+def probe_sandbox(
+    base_url: str, number_id: str, rules: str, concurrency: int, per_kind: int
+) -> dict[str, Any]:
     """Requests a second that trivial clients reach with `concurrency` requests in flight:
     httpx (as inkbox-sync uses it), and raw asyncio sockets (no client overhead to
-    speak of), so a shortfall can be told apart: the sandbox's, or the client's."""
-    rules = f"/api/v1/phone/numbers/{number_id}/contact-rules"
+    speak of), so a shortfall can be told apart: the sandbox's, or the client's.
+    `rules` is where a rule is created (the number's, or in 2026-10 its identity's)."""
     targets = itertools.count()  # a new target for every POST, across both clients
     create = '{"action": "allow", "match_type": "exact_number", "match_target": "+1999%07d"}'
     kinds: dict[str, tuple[str, Any, Any]] = {
@@ -558,6 +579,12 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=1000)
     parser.add_argument("--rules", type=int, default=100, help="rules per number")
     parser.add_argument("--files", type=int, default=10, help="manifest files for the numbers")
+    parser.add_argument(
+        "--api-version",
+        choices=API_VERSIONS,
+        default=API_VERSIONS[0],
+        help="the API version the sandbox speaks (the CLI detects it)",
+    )
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
@@ -575,8 +602,8 @@ def main() -> None:
     parser.add_argument("--probe-child", help=argparse.SUPPRESS)  # child mode: the probe
     args = parser.parse_args()
     if args.probe_child:
-        base_url, number_id, concurrency, total = json.loads(args.probe_child)
-        print(json.dumps(probe_sandbox(base_url, number_id, concurrency, total)))
+        base_url, number_id, rules, concurrency, total = json.loads(args.probe_child)
+        print(json.dumps(probe_sandbox(base_url, number_id, rules, concurrency, total)))
         return
     launcher = Launcher()  # first, while this process is small
     try:
@@ -601,13 +628,15 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
     )
     print(
         f"fleet: {args.numbers:,} numbers x {args.rules} rules = {total_rules:,} rules; "
-        f"latency {args.latency_ms:g} ms, concurrency {conc}, page {PAGE_LIMIT}",
+        f"API version {args.api_version}; latency {args.latency_ms:g} ms, concurrency {conc}, "
+        f"page {PAGE_LIMIT}",
         flush=True,
     )
     results: dict[str, Any] = {
         "machine": info,
         "command": " ".join(["python", "benchmarks/fleet.py", *sys.argv[1:]]),
         "fleet": {"numbers": args.numbers, "rules_per_number": args.rules, "rules": total_rules},
+        "api_version": args.api_version,
         "latency_ms": args.latency_ms,
         "concurrency": conc,
         "page_limit": PAGE_LIMIT,
@@ -618,10 +647,14 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
         root.mkdir()
         generate(root, args.numbers, args.rules, args.files)
         desired = load_manifest_set([root]).state
-        asserts_agent = any(n.agent is not None for n in desired.numbers.values())
-        same = live_document(desired)
-        changed = live_document(desired, flip_every=10)  # 10% of the rules: every 10th
-        short = live_document(desired, missing=missing)
+        version = args.api_version
+        # In 2026-10 policy belongs to identities: their listing is always needed.
+        asserts_agent = version == "2026-10" or any(
+            n.agent is not None for n in desired.numbers.values()
+        )
+        same = live_document(desired, version)
+        changed = live_document(desired, version, flip_every=10)  # 10% of the rules
+        short = live_document(desired, version, missing=missing)
         creations = sum(len(n.rules or {}) for n in desired.numbers.values()) - len(short["rules"])
 
         def reads(doc: dict[str, Any], identities: bool = asserts_agent) -> int:
@@ -630,7 +663,7 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
             too), and the org-wide rule listing at its largest page."""
             return 1 + int(identities) + math.ceil(len(doc["rules"]) / PAGE_LIMIT)
 
-        box = Sandbox(args.latency_ms)
+        box = Sandbox(args.latency_ms, version)
         try:
             box.put_state(same)
             # In a fresh process: this one's heap (the fleet's documents) would make
@@ -639,7 +672,15 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> tuple[dict[str, Any
                 sys.executable,
                 str(Path(__file__).resolve()),
                 "--probe-child",
-                json.dumps([box.base_url, same["numbers"][0]["id"], conc, args.probe_requests]),
+                json.dumps(
+                    [
+                        box.base_url,
+                        same["numbers"][0]["id"],
+                        rules_path(same),
+                        conc,
+                        args.probe_requests,
+                    ]
+                ),
             ]
             done = launcher.run(child, dict(os.environ))
             if done.exit_code:
@@ -758,7 +799,7 @@ def report(results: dict[str, Any], runs: list[Run]) -> None:
         f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
         f"load average at start {info['loadavg_at_start']}\n"
         f"fleet: {results['fleet']['numbers']:,} numbers x {results['fleet']['rules_per_number']} "
-        f"rules; latency {results['latency_ms']:g} ms; concurrency {results['concurrency']}; "
+        f"rules; API version {results['api_version']}; latency {results['latency_ms']:g} ms; concurrency {results['concurrency']}; "
         f"page {results['page_limit']}"
     )
     probe = results["sandbox_probe"]
@@ -798,6 +839,17 @@ def report(results: dict[str, Any], runs: list[Run]) -> None:
     print("targets (design section 5):")
     for target, figure, met in verdicts(results):
         print(f"  {'met   ' if met else 'MISSED'}  {target}: {figure}")
+
+
+def rules_path(doc: dict[str, Any]) -> str:
+    """Where a rule of the fleet's first number is created, in `doc`'s API version."""
+    number = doc["numbers"][0]
+    if doc.get("api_version") == "2026-10":
+        handle = next(
+            i["agent_handle"] for i in doc["identities"] if i["id"] == number["agent_identity_id"]
+        )
+        return f"/api/v1/identities/{handle}/phone-contact-rules"
+    return f"/api/v1/phone/numbers/{number['id']}/contact-rules"
 
 
 def _summary(plan_text: str) -> str:
