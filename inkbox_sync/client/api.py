@@ -16,7 +16,7 @@ import random as _random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Self, TypeVar
+from typing import ClassVar, Final, Self, TypeVar
 
 import httpx
 
@@ -31,7 +31,7 @@ from inkbox_sync.client.transport import (
     Transport,
 )
 from inkbox_sync.errors import AuthError, NotFoundError, PermanentApiError
-from inkbox_sync.model import SIDES, LiveRule, LiveRules, entry_of, on_side
+from inkbox_sync.model import SIDES, Capabilities, LiveRule, LiveRules, entry_of, on_side
 
 API: Final = "/api/v1"
 WHOAMI: Final = "/api/whoami"  # outside /api/v1, as in the SDK
@@ -116,6 +116,9 @@ class InkboxClient:
     `notices` collects the API's `Inkbox-Notices`.
     """
 
+    #: A version adapter's API version and what it can express (set by each subclass).
+    VERSION: ClassVar[str]
+    CAPABILITIES: ClassVar[Capabilities]
     #: Listings read before this adapter was chosen (by version detection), used
     #: by its first read instead of asking again.
     _prefetched: Listings | None = None
@@ -163,6 +166,24 @@ class InkboxClient:
 
     def __repr__(self) -> str:  # the key must never reach a log line or traceback
         return f"{type(self).__name__}(concurrency={self.concurrency})"
+
+    @property
+    def api_version(self) -> str:
+        return self.VERSION
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.CAPABILITIES
+
+    @classmethod
+    def recognise(cls, listings: Listings) -> str | None:
+        """Why `listings` come from this adapter's version, or None (see `detect`)."""
+        return None
+
+    @classmethod
+    async def probe(cls, client: InkboxClient, listings: Listings) -> str | None:
+        """One more read that tells, when the listings do not; None: no such read."""
+        return None
 
     @property
     def stats(self) -> ClientStats:

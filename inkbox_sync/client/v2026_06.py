@@ -65,24 +65,12 @@ class Adapter2026_06(InkboxClient):
     VERSION: ClassVar[str] = VERSION
     CAPABILITIES: ClassVar[Capabilities] = CAPABILITIES
 
-    @property
-    def api_version(self) -> str:
-        return VERSION
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
-
     @classmethod
     def recognise(cls, listings: Listings) -> str | None:
         """Why `listings` come from a 2026-06 API (asked after every newer version)."""
         if any("filter_mode" in number for number in listings.numbers):
             return "its numbers carry their own filter_mode and nothing newer"
         return None
-
-    @classmethod
-    async def probe(cls, client: InkboxClient, listings: Listings) -> str | None:
-        return None  # the listings tell a 2026-06 API whenever it owns a number
 
     @staticmethod
     def needs_admin(step: Step) -> bool:

@@ -107,14 +107,6 @@ class Adapter2026_10(InkboxClient):
     VERSION: ClassVar[str] = VERSION
     CAPABILITIES: ClassVar[Capabilities] = CAPABILITIES
 
-    @property
-    def api_version(self) -> str:
-        return VERSION
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return CAPABILITIES
-
     @classmethod
     def recognise(cls, listings: Listings) -> str | None:
         """Why `listings` come from a 2026-10 API: fields no older version sends."""
