@@ -312,12 +312,8 @@ def _rules_path(handle: str) -> str:
 
 
 def _mode(item: JsonObject, key: str, fallback: str, path: str) -> str:
-    value = item.get(key)
-    if value is None:
-        return fallback
-    if not isinstance(value, str):
-        raise malformed(path, f"field {key!r} is {type(value).__name__}, expected a string")
-    return value
+    value = opt_string(item, key, path)
+    return fallback if value is None else value
 
 
 def _identity(item: JsonObject) -> _Identity:
