@@ -91,3 +91,33 @@ def test_reads_survive_injected_500s_and_429s(tmp_path: Path) -> None:
     got = json.loads(result.stdout)
     assert got["changes"] == expected["changes"] and got["steps"] == expected["steps"]
     assert "retries" in result.stderr
+
+
+def test_v_names_the_detected_version_and_each_notice_shows_once(box: SandboxProcess) -> None:
+    result = run_cli(["-v", "plan", EXAMPLES], box=box)
+    assert result.returncode == 0, result.stderr
+    assert f"API version {box.api_version} (detected: its numbers carry" in result.stderr
+    assert f"API version {box.api_version} (staged rules are" in result.stdout
+    notices = [line for line in result.stderr.splitlines() if line.startswith("Inkbox notice")]
+    if box.api_version == "2026-10":  # every numbers read carries the mirror notice: one line
+        assert notices == [
+            "Inkbox notice (info, phone_number_filter_mode_mirror): A phone number's "
+            "filter_mode, inbound_filter_mode and outbound_filter_mode are read-only mirrors "
+            "of its agent identity's phone filter modes; read and change them on "
+            "/api/v1/identities/{agent_handle}."
+        ]
+    else:
+        assert notices == []
+    forced = run_cli(["-v", "--api-version", box.api_version, "plan", EXAMPLES], box=box)
+    assert f"API version {box.api_version} (as --api-version says)" in forced.stderr
+
+
+def test_forcing_2026_06_against_2026_10_names_the_version_problem(tmp_path: Path) -> None:
+    with sandbox_process(tmp_path / "org.json") as box:  # 2026-10
+        box.clear_requests()
+        one = ["--api-version", "2026-06", "plan", EXAMPLES, "--target", "+14155550001"]
+        result = run_cli(one, box=box)
+        assert result.returncode == 1
+        assert "410" in result.stderr and "--api-version auto" in result.stderr
+        gone = [e for e in box.requests() if e["status"] == 410]
+        assert len(gone) == 1  # not retried
