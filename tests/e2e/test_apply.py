@@ -173,3 +173,21 @@ def test_apply_under_500s_and_rate_limits_converges(
         assert duplicate_targets(after) == []
         box.set_faults(fail_rate=0.0)
         assert run_cli(["plan", EXAMPLES, "--detailed-exitcode"], box=box).returncode == 0
+
+
+def test_the_2026_10_examples_apply_safely_and_converge(tmp_path: Path) -> None:
+    """examples-2026-10/: one-way rules, directional modes, forwarding, a hosted agent,
+    an identity managed by handle with no number; the server merges and splits rows."""
+    examples = EXAMPLES.parent / "examples-2026-10"
+    with sandbox_process(tmp_path / "org.json") as box:
+        before = box.get_state()
+        box.clear_requests()
+        result = run_cli(["apply", examples, "--auto-approve", "--force"], box=box)
+        assert result.returncode == 0, result.stderr
+        log = box.requests()
+        assert any("/identities/research-bot/" in e["path"] for e in api_writes(log))
+        assert_safe_history(before, log)
+        assert run_cli(["plan", examples, "--detailed-exitcode"], box=box).returncode == 0
+        box.clear_requests()
+        again = run_cli(["apply", examples, "--auto-approve"], box=box)
+        assert again.returncode == 0 and api_writes(box.requests()) == []
