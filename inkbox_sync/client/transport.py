@@ -301,7 +301,7 @@ class Transport:
         malformed). GET, PATCH and DELETE are idempotent. A POST that failed
         ambiguously (5xx, timeout, connection lost after sending) may have been
         committed; it is retried all the same, and the caller must treat a 409
-        on the retry as "possibly mine" (see `InkboxClient.create_rule`). A 429
+        on the retry as "possibly mine" (see the adapters' `create_rule`). A 429
         was not committed. Permanent failures are raised at once: other 4xx
         (the matching ApiError), and a ConnectionFailedError for a certificate
         that does not verify, a host name that does not resolve, or an answer
