@@ -11,6 +11,8 @@ place that prints them::
     ├── RefusedError                 apply refused before any write: safety valve,
     │                                unsafe or stale plan, key scope, no terminal to ask on
     ├── Interrupted                  SIGINT or SIGTERM: exit 130 or 143 (128 + the signal)
+    ├── NotSent                      a write apply had queued, withheld because apply is
+    │                                stopping (never seen by the user: not a failure)
     ├── ApplyError                   apply stopped part way; carries what was done
     │   └── ApplyInterrupted         ...because of SIGINT or SIGTERM: exit 130 or 143
     └── ApiError                     the Inkbox API answered with an error
@@ -92,6 +94,11 @@ class Interrupted(InkboxSyncError):
         super().__init__(message)
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+class NotSent(InkboxSyncError):
+    """A write that was about to be sent (its slot taken, its rate-limit wait over)
+    and was withheld because apply is stopping: nothing reached the API."""
 
 
 class ApplyError(InkboxSyncError):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from inkbox_sync.errors import ConflictError, InkboxSyncError
+from inkbox_sync.errors import ConflictError, InkboxSyncError, NotSent
 from inkbox_sync.model import (
     SIDES,
     SIDES_OF,
@@ -40,6 +40,7 @@ from inkbox_sync.model import (
     Side,
 )
 from inkbox_sync.plan import Step
+from inkbox_sync.stopping import WRITE_GATE
 
 
 class WriteClient(Protocol):
@@ -124,7 +125,12 @@ class Executor:
         by_number: dict[str, list[tuple[int, Step]]] = {}
         for index, step in enumerate(self._steps):
             by_number.setdefault(step.number, []).append((index, step))
-        await asyncio.gather(*(self._run_number(indexed) for indexed in by_number.values()))
+        # The tasks gather starts copy this context: their writes see the stop flag.
+        gate = WRITE_GATE.set(lambda: not self._stopping)
+        try:
+            await asyncio.gather(*(self._run_number(indexed) for indexed in by_number.values()))
+        finally:
+            WRITE_GATE.reset(gate)
         self.result.done.sort()
         return self.result
 
@@ -152,6 +158,9 @@ class Executor:
                 result.in_flight.add(index)
                 try:
                     adopted = await _run_step(self._client, step, created, self._caps)
+                except NotSent:
+                    result.in_flight.discard(index)  # withheld: not done, nothing sent
+                    return
                 except InkboxSyncError as exc:
                     self._stopping = True  # before the slot is released to a queued write
                     result.in_flight.discard(index)

@@ -33,6 +33,7 @@ from inkbox_sync.errors import (
     ConflictError,
     ConnectionFailedError,
     NotFoundError,
+    NotSent,
     PermanentApiError,
     RateLimitedError,
     TemporaryApiError,
@@ -40,6 +41,7 @@ from inkbox_sync.errors import (
     ValidationFailedError,
 )
 from inkbox_sync.redact import Redactor, redact_url
+from inkbox_sync.stopping import writes_allowed
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 #: The longest one attempt may take, connecting to last byte, however the bytes
@@ -315,7 +317,9 @@ class Transport:
         what = f"{method} {path}"  # for messages: no host, no query, never the key
         while True:
             attempt += 1
-            outcome = await self._attempt(method, path, params, json, attempt)
+            # Withheld when apply is stopping, unless an earlier attempt may have landed.
+            gated = method != "GET" and not lost
+            outcome = await self._attempt(method, path, params, json, attempt, gated)
             if isinstance(outcome, httpx.Response):
                 status = outcome.status_code
                 if status == 429:
@@ -374,6 +378,7 @@ class Transport:
         params: Mapping[str, str] | None,
         json: object,
         attempt: int,
+        gated: bool = False,
     ) -> httpx.Response | tuple[str, bool]:
         """One send: a response, or (what went wrong, whether the request may have
         reached the server) if it is worth another try. A failure to connect
@@ -381,6 +386,8 @@ class Transport:
         cannot have landed twice."""
         async with self._sem:
             await self._pace()
+            if gated and not writes_allowed():
+                raise NotSent(f"{method} {path}: not sent, apply is stopping")
             seq = self._pacer.sent()
             self.stats.requests[method] += 1
             started = time.perf_counter()

@@ -239,3 +239,32 @@ def test_on_2026_10_every_rule_write_needs_an_admin_key_and_routing_does_not(
         done = run_cli(["apply", routing, "--auto-approve"], box=box, env=agent)
         assert done.returncode == 0, done.stderr
         assert [w["method"] for w in api_writes(box.requests())] == ["PATCH"]
+
+
+def test_a_write_held_back_by_the_rate_limit_is_not_sent_after_a_failure(
+    tmp_path: Path,
+) -> None:
+    """Review of finding 2: the stop flag was checked when a write took its slot,
+    and the client then held it on the rate limit; after a failure meanwhile, it
+    was sent all the same once the window reopened. At 4 requests a second the
+    writes of one window are the most that can be in flight when the 403 comes
+    back; the rest wait for a later window and must never be sent."""
+    k, total, concurrency, rate = 2, 40, 8, 4
+    with sandbox_process(tmp_path / "org.json", api_version=API_VERSION) as box:
+        manifest = allow_manifest(tmp_path / "m.yaml", total)
+        box.set_faults(refuse_writes_after=k)
+        box.clear_requests()
+        box.set_faults(rate_limit=rate)
+        result = run_cli(
+            ["--concurrency", str(concurrency), "apply", manifest, "--auto-approve"], box=box
+        )
+        assert result.returncode == 1, result.stderr
+        # A 429 is the rate limiter's answer: it never reached the API.
+        writes = [w for w in api_writes(box.requests()) if w["status"] != 429]
+        assert len(committed_posts(writes)) == k
+        assert 1 <= len([w for w in writes if w["status"] == 403]) <= rate
+        # Before the fix every slot's write went out: k + concurrency and more.
+        assert len(writes) <= k + rate, [w["status"] for w in writes]
+        assert f"{k} of {total} writes made" in result.stderr
+        box.set_faults(rate_limit=10_000, refuse_writes_after=None)
+        converges(box, manifest)
