@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from inkbox_sync.model import (
+    ROUTING_FIELDS,
     SIDES,
     SIDES_OF,
     Capabilities,
@@ -48,17 +49,9 @@ from inkbox_sync.model import (
 )
 from inkbox_sync.plan import SafetyReport, Step, Violation
 
-#: Fields a routing patch may carry (the planner derives forwarding_target_type).
-PATCHABLE: Final = frozenset(
-    {
-        "incoming_call_action",
-        "client_websocket_url",
-        "incoming_call_webhook_url",
-        "forwarding_phone_number",
-        "forwarding_sip_uri",
-        "forwarding_target_type",
-    }
-)
+#: Fields a routing patch may carry: the managed ones, plus the
+#: forwarding_target_type the planner derives from them.
+PATCHABLE: Final = frozenset({*ROUTING_FIELDS, "forwarding_target_type"})
 
 
 class StepNotExecutable(Exception):
