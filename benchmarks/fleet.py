@@ -47,9 +47,10 @@ broken down (start-up + exit, each phase, reads overlapping manifests).
 
 Each run's report: a side-by-side table of both versions' wall and API-phase
 ratios, each version's detailed table, the breakdown, and design section 5's
-verdicts per version, with a warning for each plan run that started with the
-load average above 0.5. The last line says whether every target was met, for
-every version, in all the runs.
+verdicts per version, with a warning when the machine was not idle: the load
+average above 0.5 when the benchmark started, or other processes using more
+than 0.25 CPUs during a plan run. The last line says whether every target was
+met, for every version, in all the runs.
 """
 
 from __future__ import annotations
@@ -329,7 +330,9 @@ class Run:
     floor_s: float = 0.0
     api_floor_s: float = 0.0
     all_wall_s: list[float] = field(default_factory=list)  # every repetition, sorted
-    all_load_before: list[float | None] = field(default_factory=list)  # in the same order
+    # every repetition's load average before it and others' CPUs, in the order run
+    all_load_before: list[float | None] = field(default_factory=list)
+    all_others_cpu: list[float | None] = field(default_factory=list)
 
     @property
     def total_requests(self) -> int:
@@ -366,6 +369,7 @@ class Run:
             "others_cpu": None if self.others_cpu is None else round(self.others_cpu, 2),
             "loadavg_before": self.load_before,
             "all_loadavg_before": self.all_load_before,
+            "all_others_cpu": [None if x is None else round(x, 2) for x in self.all_others_cpu],
             "phases": self.phases,
             "breakdown": fleet_report.breakdown(self.wall_s, self.cpu_s, self.phases),
         }
@@ -524,20 +528,21 @@ def measure_version(
                 tries.append(run_cli(kind, name, box, launcher, cli, conc))
                 expect(tries[-1], codes)
             loads = [t.load_before for t in tries]
+            others = [t.others_cpu for t in tries]
             tries.sort(key=lambda r: r.wall_s)
             run = tries[len(tries) // 2]
             run.all_wall_s = [t.wall_s for t in tries]
             run.all_load_before = loads
+            run.all_others_cpu = others
             run.floor_requests = floor_requests
             run.floor_s = floor_requests * latency / conc
             run.api_floor_s = api_floor_requests * latency / conc
             runs.append(run)
             walls = ", ".join(f"{w:.2f}" for w in run.all_wall_s)
-            shown = ", ".join("-" if x is None else f"{x:.2f}" for x in loads)
             print(
                 f"  [{version}] {name}: {run.wall_s:.2f} s"
                 + (f" (median of {walls})" if repeat > 1 else "")
-                + f"; load average before: {shown}",
+                + f"; load average before: {_listed(loads)}; others' CPUs: {_listed(others)}",
                 flush=True,
             )
             return run
@@ -639,6 +644,10 @@ def rules_path(doc: dict[str, Any]) -> str:
         )
         return f"/api/v1/identities/{handle}/phone-contact-rules"
     return f"/api/v1/phone/numbers/{number['id']}/contact-rules"
+
+
+def _listed(figures: list[float | None]) -> str:
+    return ", ".join("-" if x is None else f"{x:.2f}" for x in figures)
 
 
 def _summary(plan_text: str) -> str:
@@ -749,6 +758,7 @@ def run_all(args: argparse.Namespace, launcher: Launcher) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "page_limit": PAGE_LIMIT,
         "idle_load": fleet_report.IDLE_LOAD,
+        "idle_others_cpu": fleet_report.IDLE_OTHERS_CPU,
         "runs_asked": args.runs,
         "runs": [],
     }

@@ -137,12 +137,25 @@ def test_closing_line_over_consecutive_runs(ratios: list[float], opening: str) -
         versions = {"2026-10": _version(1.2), "2026-06": _version(ratio)}
         verdicts = {v: report.verdicts(f, None) for v, f in versions.items()}
         runs.append({"run": i, "versions": versions, "verdicts": verdicts, "not_idle": []})
-    results = {"runs": runs, "runs_asked": 3, "api_versions": ["2026-10", "2026-06"]}
+    results = {
+        "runs": runs,
+        "runs_asked": 3,
+        "api_versions": ["2026-10", "2026-06"],
+        "machine": {"loadavg_at_start": 0.1},
+    }
     assert report.closing_line(results).startswith(opening)
 
 
-def test_a_plan_that_starts_on_a_busy_machine_is_flagged() -> None:
-    busy = _version(1.2)
-    busy["commands"][report.PLAN]["all_loadavg_before"] = [0.2, 1.4, 0.3]
-    warnings = report.not_idle({"2026-10": _version(1.2), "2026-06": busy})
-    assert warnings == ["2026-06 plan (no change): load average 1.40 at its start (> 0.5)"]
+def test_a_plan_that_shares_the_machine_is_flagged_not_one_after_our_own_load() -> None:
+    ours = _version(1.2)  # the load average is the benchmark's own previous commands
+    ours["commands"][report.PLAN].update(all_loadavg_before=[0.9, 1.4], all_others_cpu=[0.0, 0.01])
+    shared = _version(1.2)
+    shared["commands"][report.PLAN].update(all_loadavg_before=[0.2], all_others_cpu=[0.6])
+    unknown = _version(1.2)  # no /proc/stat: the load average is all there is
+    unknown["commands"][report.PLAN].update(all_loadavg_before=[0.7], all_others_cpu=[None])
+    warnings = report.not_idle({"a": ours, "b": shared, "c": unknown})
+    assert warnings == [
+        "b plan (no change): other processes used 0.60 CPUs during it (> 0.25); "
+        "load average 0.20 at its start",
+        "c plan (no change): load average 0.70 at its start (> 0.5)",
+    ]
