@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_pauses = 0  # how many gc_paused blocks are open, in any thread
+_was_enabled = False  # the collector's state when the first of them opened
 
 
 @contextmanager
@@ -17,11 +22,21 @@ def gc_paused() -> Iterator[None]:
     the CPU at 100,000 rules (a 100,000-rule load: ~2 s -> under 1 s).
     Reference counting still frees garbage at once, and nothing in that work
     creates cycles worth collecting.
+
+    The collector is one per process, and `plan` loads manifests in one thread
+    while it reads in another: the pauses are counted, so the collector comes
+    back only when the last one ends, as it was before the first began.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _was_enabled
+    with _lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -15,17 +15,19 @@ from dataclasses import dataclass, field
 from inkbox_sync.client import (
     ApiAdapter,
     ClientStats,
+    Demand,
     KeyScope,
     NoticeBoard,
     RequestEvent,
     VersionChoice,
     connect,
 )
-from inkbox_sync.errors import Diagnostic, ManifestError, RefusedError
+from inkbox_sync.errors import Diagnostic, InkboxSyncError, ManifestError, RefusedError
 from inkbox_sync.executor import ExecutionResult, Executor, StepCallback
-from inkbox_sync.live import OnProgress, read_live_state, run_sync
-from inkbox_sync.manifest import version_problems
-from inkbox_sync.model import Capabilities, DesiredState, LiveState
+from inkbox_sync.live import OnProgress, read_demanded, read_live_state, run_sync
+from inkbox_sync.manifest import OnNamed, version_problems
+from inkbox_sync.model import Capabilities, DesiredPolicy, DesiredState, LiveState
+from inkbox_sync.phases import Phases
 from inkbox_sync.plan import NumberBasis, Plan, Step
 from inkbox_sync.planner import build_plan, fingerprint, rules_wanted
 from inkbox_sync.redact import redact_url
@@ -33,7 +35,9 @@ from inkbox_sync.redact import redact_url
 __all__ = [
     "Connection",
     "Interrupt",
+    "Loader",
     "check_key_scope",
+    "load_read_and_plan",
     "read_and_plan",
     "read_everything",
     "refuse_key_in_values",
@@ -82,6 +86,10 @@ class Connection:
             yield adapter
 
 
+#: Loads the manifests, telling the holders it finds as it goes (runs in a thread).
+Loader = Callable[[OnNamed], DesiredState]
+
+
 async def read_and_plan(
     conn: Connection,
     desired: DesiredState,
@@ -89,32 +97,91 @@ async def read_and_plan(
     targets: Collection[str] | None = None,
     progress: OnProgress | None = None,
 ) -> tuple[Plan, LiveState]:
-    """Read what the manifests manage, then plan. Only reads: never writes.
+    """Read what the loaded manifests manage, then plan (`load_read_and_plan`)."""
+    _, plan, live = await load_read_and_plan(
+        conn, lambda _: desired, targets=targets, progress=progress
+    )
+    return plan, live
+
+
+async def load_read_and_plan(
+    conn: Connection,
+    load: Loader,
+    *,
+    targets: Collection[str] | None = None,
+    progress: OnProgress | None = None,
+    phases: Phases | None = None,
+) -> tuple[DesiredState, Plan, LiveState]:
+    """Load the manifests while reading what they manage, then plan. Only reads.
+
+    `load(on_named)` runs in a worker thread while the read starts on this loop:
+    the identities and numbers listings at once, and the org-wide rule listing
+    as soon as the holders the manifests have named make it the read they need
+    (`inkbox_sync.client.demand`). The load is what the plan waits on least:
+    the network round trips are. A load that fails ends the read, and its
+    error (a ManifestError) is what is raised, even if the read failed too.
 
     Raises ManifestError, every key at its line, when the manifests use keys the
-    API that answered cannot express (known once live state says which API it is),
-    and first, before any request, when a value apply would write holds the API
-    key (see `refuse_key_in_values`).
+    API that answered cannot express (known once live state says which API it
+    is), and before planning when a value apply would write holds the API key
+    (see `refuse_key_in_values`).
     """
-    refuse_key_in_values(desired, conn.api_key)
-    numbers = (
-        desired.numbers
-        if not targets
-        else {t: desired.numbers[t] for t in targets if t in desired.numbers}
-    )
-    agents = (
-        desired.agents
-        if not targets
-        else {t: desired.agents[t] for t in targets if t in desired.agents}
-    )
-    wanted = {number: rules_wanted(want) for number, want in numbers.items()}
-    wanted_agents = {handle: rules_wanted(want) for handle, want in agents.items()}
-    async with conn.client() as client:
-        live = await read_live_state(client, wanted, agents=wanted_agents, progress=progress)
+    phases = phases or Phases()
+    demand = Demand(targets)
+
+    def loading() -> DesiredState:
+        with phases.span("manifests"):
+            return load(demand.name)
+
+    loaded = asyncio.ensure_future(asyncio.to_thread(loading))
+    try:
+        with phases.span("reads"):
+            live, desired = await _read_while_loading(conn, demand, loaded, progress, targets)
+    finally:
+        loaded.cancel()  # (the thread itself always runs to its end)
     problems = version_problems(desired, live.capabilities, live.api_version, targets=targets)
     if problems:
         raise ManifestError(problems)
-    return build_plan(desired, live, targets=targets), live
+    with phases.span("planning"):
+        plan = build_plan(desired, live, targets=targets)
+    return desired, plan, live
+
+
+async def _read_while_loading(
+    conn: Connection,
+    demand: Demand,
+    loaded: asyncio.Future[DesiredState],
+    progress: OnProgress | None,
+    targets: Collection[str] | None,
+) -> tuple[LiveState, DesiredState]:
+    try:
+        async with conn.client() as client:
+            reading = asyncio.ensure_future(read_demanded(client, demand, progress=progress))
+            try:
+                desired = await asyncio.shield(loaded)
+                refuse_key_in_values(desired, conn.api_key)
+                numbers = _holders_of(desired.numbers, targets)
+                agents = _holders_of(desired.agents, targets)
+                demand.settle(numbers, agents)
+                return await reading, desired
+            finally:
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
+    except InkboxSyncError:
+        # The load's failure first (a manifest error, or a bug while loading): the
+        # manifests' errors are the ones to fix, and they need no API to see.
+        failed = await asyncio.gather(asyncio.shield(loaded), return_exceptions=True)
+        if isinstance(failed[0], Exception):
+            raise failed[0] from None
+        raise
+
+
+def _holders_of(
+    declared: Mapping[str, DesiredPolicy], targets: Collection[str] | None
+) -> dict[str, bool]:
+    """Holder key -> whether its policy is read, for the holders a plan covers."""
+    chosen = declared if not targets else {t: declared[t] for t in targets if t in declared}
+    return {key: rules_wanted(want) for key, want in chosen.items()}
 
 
 #: The manifest values that apply writes as they are: where the key must not be.

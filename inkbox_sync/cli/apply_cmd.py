@@ -18,7 +18,9 @@ from inkbox_sync.cli.common import (
     connection,
     detail_options,
     parse_targets,
+    plan_manifests,
     read_progress,
+    report_phases,
     report_stats,
     target_option,
 )
@@ -27,7 +29,7 @@ from inkbox_sync.cli.output import LISTED, color_on, say
 from inkbox_sync.cli.progress import Progress
 from inkbox_sync.errors import ApplyError, ApplyInterrupted, RefusedError, signal_name
 from inkbox_sync.executor import ExecutionResult
-from inkbox_sync.manifest import load_manifests
+from inkbox_sync.phases import Phases
 from inkbox_sync.plan import Plan, SafetyReport, Step
 from inkbox_sync.plan_file import load_json
 from inkbox_sync.render import render_text
@@ -37,7 +39,6 @@ from inkbox_sync.workflow import (
     Connection,
     Interrupt,
     check_key_scope,
-    read_and_plan,
     reread_basis,
     run_steps,
     run_sync,
@@ -105,6 +106,8 @@ def command(
     """
     if bool(paths) == bool(plan_file):
         raise click.UsageError("give manifest PATHS or --plan FILE (one of the two)")
+    phases = Phases()
+    phases.since_start("imports")
     options = get_options(ctx)
     wanted = parse_targets(targets)
     with options.endpoint() as endpoint:
@@ -113,11 +116,7 @@ def command(
             if plan_file is not None:
                 plan, safety = _saved_plan(conn, plan_file, wanted)
             else:
-                desired = load_manifests(list(paths))
-                with read_progress(conn) as progress:
-                    plan, _ = run_sync(
-                        read_and_plan(conn, desired, targets=wanted, progress=progress)
-                    )
+                _, plan = plan_manifests(conn, paths, wanted, phases)
                 safety = plan.safety
             # The steps come before the question only when asked for (--detail): with
             # -v each write is named as it is made, numbered as the plan numbers it.
@@ -136,9 +135,11 @@ def command(
             _refuse_if_needed(plan, force=force, auto_approve=auto_approve)
         started = time.monotonic()
         try:
-            _execute(conn, plan, options)
+            with phases.span("writes"):
+                _execute(conn, plan, options)
         finally:
             report_stats(options, conn, time.monotonic() - started)
+            report_phases(options, phases)
 
 
 @contextlib.contextmanager

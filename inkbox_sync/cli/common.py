@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,12 @@ from inkbox_sync.cli.output import say
 from inkbox_sync.cli.progress import Progress
 from inkbox_sync.client import Notice, NoticeBoard, RequestEvent, VersionChoice
 from inkbox_sync.errors import ConfigError
-from inkbox_sync.manifest import normalize_e164
+from inkbox_sync.manifest import OnNamed, load_manifests, normalize_e164
+from inkbox_sync.model import DesiredState
+from inkbox_sync.phases import Phases
+from inkbox_sync.plan import Plan
 from inkbox_sync.render.text import FULL_LINES, Detail
-from inkbox_sync.workflow import Connection
+from inkbox_sync.workflow import Connection, load_read_and_plan, run_sync
 
 _TARGET_OPTION_HELP = "Limit to this number (E.164); repeat for several."
 
@@ -87,6 +90,35 @@ def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> No
         f"{s.transport_errors} transport errors",
         err=True,
     )
+
+
+def report_phases(options: GlobalOptions, phases: Phases) -> None:
+    """With -v: where the command's time went (`inkbox_sync.phases`)."""
+    if options.verbose >= 1:
+        say(phases.line(), err=True)
+
+
+def plan_manifests(
+    conn: Connection,
+    paths: Sequence[Path],
+    targets: Collection[str],
+    phases: Phases,
+    *,
+    loaded: DesiredState | None = None,
+) -> tuple[DesiredState, Plan]:
+    """Load the manifests at `paths` while live state is read, then plan, with a
+    progress line (`workflow.load_read_and_plan`); `loaded`: already loaded."""
+
+    def load(on_named: OnNamed) -> DesiredState:
+        if loaded is not None:
+            return loaded
+        return load_manifests(list(paths), on_named=on_named)
+
+    with read_progress(conn) as progress:
+        desired, plan, _ = run_sync(
+            load_read_and_plan(conn, load, targets=targets, progress=progress, phases=phases)
+        )
+    return desired, plan
 
 
 def read_progress(conn: Connection, label: str = "reading live state") -> Progress:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inkbox_sync.phases  # noqa: F401  (first: it notes when the process began)
+
+# isort: split
 import os
 import sys
 

@@ -14,7 +14,8 @@ from inkbox_sync.cli.common import (
     connection,
     detail_options,
     parse_targets,
-    read_progress,
+    plan_manifests,
+    report_phases,
     report_stats,
     target_option,
     write_atomic,
@@ -24,10 +25,10 @@ from inkbox_sync.cli.output import color_on, data, github_annotation, say, scrub
 from inkbox_sync.errors import InkboxSyncError
 from inkbox_sync.manifest import load_manifests
 from inkbox_sync.model import DesiredPolicy, DesiredState
+from inkbox_sync.phases import Phases
 from inkbox_sync.plan import Plan, PlanWarning
 from inkbox_sync.plan_file import dump_json, to_document
 from inkbox_sync.render import render_markdown, render_text
-from inkbox_sync.workflow import read_and_plan, run_sync
 
 
 @click.command("plan", cls=SubCommand)
@@ -83,14 +84,17 @@ def command(
       inkbox-sync plan manifests/ --detailed-exitcode --fail-on-warnings   # drift job
       inkbox-sync plan manifests/ --detail         # every rule, caller and step
     """
+    phases = Phases()
+    phases.since_start("imports")
     options = get_options(ctx)
-    desired = load_manifests(list(paths))
     wanted = parse_targets(targets)
+    # The embedded sandbox writes its state file when it starts: only for manifests
+    # that load. Against an API, the reads start while the manifests load.
+    loaded = load_manifests(list(paths)) if options.sandbox is not None else None
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         started = time.monotonic()
-        with read_progress(conn) as progress:
-            plan, _ = run_sync(read_and_plan(conn, desired, targets=wanted, progress=progress))
+        desired, plan = plan_manifests(conn, paths, wanted, phases, loaded=loaded)
         source = endpoint.source
         report_stats(options, conn, time.monotonic() - started)
     if not plan.safety.verified:
@@ -98,18 +102,20 @@ def command(
             "internal error: the planner produced a plan the safety checker refutes; "
             f"please report it: {plan.safety.violation}"
         )
-    document = to_document(plan, source=source) if (out or fmt == "json") else None
-    # The JSON plan keeps URLs whole (apply needs them); only the key is scrubbed.
-    if out is not None and document is not None:
-        write_atomic(out, scrubbed(dump_json(document)))
-    if fmt == "json" and document is not None:
-        data(dump_json(document), nl=False)
-    elif fmt == "markdown":
-        say(render_markdown(plan), nl=False)
-    else:
-        say(render_text(plan, color=color_on(), detail=as_detail(detail)), nl=False)
-    if out is not None:
-        say(f"Saved plan to {out}; apply it with: inkbox-sync apply --plan {out}", err=True)
+    with phases.span("output"):
+        document = to_document(plan, source=source) if (out or fmt == "json") else None
+        # The JSON plan keeps URLs whole (apply needs them); only the key is scrubbed.
+        if out is not None and document is not None:
+            write_atomic(out, scrubbed(dump_json(document)))
+        if fmt == "json" and document is not None:
+            data(dump_json(document), nl=False)
+        elif fmt == "markdown":
+            say(render_markdown(plan), nl=False)
+        else:
+            say(render_text(plan, color=color_on(), detail=as_detail(detail)), nl=False)
+        if out is not None:
+            say(f"Saved plan to {out}; apply it with: inkbox-sync apply --plan {out}", err=True)
+    report_phases(options, phases)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         annotate(plan, desired)
     if fail_on_warnings and plan.warnings:

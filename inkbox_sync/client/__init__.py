@@ -16,6 +16,7 @@ from inkbox_sync.client.adapter import (
     detect,
 )
 from inkbox_sync.client.api import PAGE_LIMIT, InkboxClient, KeyScope, Listings
+from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.notices import Notice, NoticeBoard
 from inkbox_sync.client.transport import (
     ClientStats,
@@ -36,6 +37,7 @@ __all__ = [
     "Adapter2026_10",
     "ApiAdapter",
     "ClientStats",
+    "Demand",
     "InkboxClient",
     "KeyScope",
     "Listings",
@@ -43,6 +45,7 @@ __all__ = [
     "NoticeBoard",
     "RequestEvent",
     "RetryPolicy",
+    "Settled",
     "VersionChoice",
     "capabilities_of",
     "check_base_url",

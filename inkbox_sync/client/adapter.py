@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from inkbox_sync.client.api import InkboxClient, KeyScope, Listings, OnProgress
+from inkbox_sync.client.demand import Demand
 from inkbox_sync.client.transport import ClientStats
 from inkbox_sync.client.v2026_06 import Adapter2026_06
 from inkbox_sync.client.v2026_10 import Adapter2026_10
@@ -58,15 +59,10 @@ class ApiAdapter(WriteClient, Protocol):
     @property
     def stats(self) -> ClientStats: ...
 
-    async def read_live(
-        self,
-        numbers: Mapping[str, bool] | None,
-        agents: Mapping[str, bool] | None = None,
-        *,
-        progress: OnProgress | None = None,
-    ) -> LiveState:
-        """The holders named, with their rules where the mapping says True; `numbers`
-        None: the whole organisation (export)."""
+    async def read_live(self, demand: Demand, *, progress: OnProgress | None = None) -> LiveState:
+        """The holders `demand` names, with their rules where its maps say True
+        (numbers None: the whole organisation, for export). The read may start
+        before the demand is settled (see `inkbox_sync.client.demand`)."""
         ...
 
     async def whoami(self) -> KeyScope | None: ...

@@ -20,6 +20,7 @@ from typing import ClassVar, Final, Self, TypeVar
 
 import httpx
 
+from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.notices import NoticeBoard
 from inkbox_sync.client.shapes import JsonObject, items, obj, opt_string, string
 from inkbox_sync.client.transport import (
@@ -237,43 +238,70 @@ class InkboxClient:
 
     # -- rules: which listing, and paging ----------------------------------------
 
+    async def _read_rules(
+        self,
+        demand: Demand,
+        *,
+        org_size: int,
+        named: Callable[[frozenset[str], frozenset[str]], int],
+        wanted: Callable[[Settled], list[str]],
+        org_wide: Callable[[Callable[[], None]], Awaitable[None]],
+        per_holder: Callable[[str], Awaitable[None]],
+        progress: OnProgress | None,
+    ) -> Settled:
+        """Read the rules `demand` needs by whichever listing needs fewer requests,
+        starting as soon as that is known; return the settled demand.
+
+        `named(numbers, agents)` counts the distinct policy holders the names so
+        far stand for, `wanted(settled)` lists the holders whose rules the settled
+        demand reads. While the manifests load, the org-wide listing starts the
+        moment the holders named so far make it the cheaper one: names only add
+        up to the settled demand, so it is the listing the settled demand would
+        choose (see `inkbox_sync.client.demand`). Otherwise the choice waits for
+        the settled demand (`_read_rule_lists`).
+
+        `org_wide(on_page)` reads every holder's rules; the caller keeps those of
+        the holders `wanted` names.
+        """
+        early = await demand.until(
+            lambda numbers, agents: _org_wide_pays(named(numbers, agents), org_size)
+        )
+        if early and await self._read_org_wide(org_wide, progress):
+            return await demand.settled()
+        settled = await demand.settled()
+        holders = wanted(settled)
+        await self._read_rule_lists(
+            holders,
+            org_size=org_size,
+            org_wide=None if early else org_wide,  # early: it was refused (403)
+            per_holder=per_holder,
+            progress=progress,
+        )
+        return settled
+
     async def _read_rule_lists(
         self,
         holders: list[str],
         *,
         org_size: int,
-        org_wide: Callable[[Callable[[], None]], Awaitable[None]],
+        org_wide: Callable[[Callable[[], None]], Awaitable[None]] | None,
         per_holder: Callable[[str], Awaitable[None]],
         progress: OnProgress | None,
     ) -> None:
         """Read the rules of `holders` by whichever listing needs fewer requests.
 
         `org_wide(on_page)` reads the whole organisation's rules (admin-only: on 403
-        the holders are read one by one); `per_holder(holder)` reads one holder's.
-        Both hand what they read to the caller's own bookkeeping.
+        the holders are read one by one; None: not to be tried); `per_holder(holder)`
+        reads one holder's. Both hand what they read to the caller's own bookkeeping.
         """
         if not holders:
             return
-        if len(holders) >= ORG_WIDE_MIN_HOLDERS and len(holders) >= ORG_WIDE_MIN_SHARE * org_size:
-            pages = 0
-
-            def on_page() -> None:
-                nonlocal pages
-                pages += 1
-                if progress:
-                    progress(pages, None)
-
-            try:
-                await org_wide(on_page)
-            except AuthError as exc:
-                if exc.status != 403:
-                    raise
-                # The org-wide listing is admin-only; a narrower key may still read
-                # its holders one by one.
-            else:
-                if progress:
-                    progress(pages, pages)
-                return
+        if (
+            org_wide is not None
+            and _org_wide_pays(len(holders), org_size)
+            and await self._read_org_wide(org_wide, progress)
+        ):
+            return
         done = 0
         if progress:
             progress(0, len(holders))
@@ -286,6 +314,30 @@ class InkboxClient:
                 progress(done, len(holders))
 
         await gather_all(one(holder) for holder in holders)
+
+    @staticmethod
+    async def _read_org_wide(
+        org_wide: Callable[[Callable[[], None]], Awaitable[None]], progress: OnProgress | None
+    ) -> bool:
+        """Read the org-wide listing; False when it is refused (403: it is admin-only,
+        and a narrower key may still read its holders one by one)."""
+        pages = 0
+
+        def on_page() -> None:
+            nonlocal pages
+            pages += 1
+            if progress:
+                progress(pages, None)
+
+        try:
+            await org_wide(on_page)
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            return False
+        if progress:
+            progress(pages, pages)
+        return True
 
     async def _page(self, path: str, params: dict[str, str], offset: int, limit: int) -> _Page:
         query = {**params, "limit": str(limit), "offset": str(offset)}
@@ -415,6 +467,12 @@ class InkboxClient:
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def _org_wide_pays(holders: int, org_size: int) -> bool:
+    """Whether reading `holders` of an organisation of `org_size` org-wide costs no more
+    requests than one listing per holder (see ORG_WIDE_MIN_SHARE)."""
+    return holders >= ORG_WIDE_MIN_HOLDERS and holders >= ORG_WIDE_MIN_SHARE * org_size
 
 
 def _interpret(data: object, requested: int, path: str) -> _Page:

@@ -22,6 +22,7 @@ from inkbox_sync.client.api import (
     OnProgress,
     by_target,
 )
+from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.shapes import (
     JsonObject,
     choice,
@@ -91,52 +92,48 @@ class Adapter2026_06(InkboxClient):
         found = items(await self._t.request("GET", NUMBERS), NUMBERS)
         return [_number(item, NUMBERS) for item in found]
 
-    async def read_live(
-        self,
-        numbers: Mapping[str, bool] | None,
-        agents: Mapping[str, bool] | None = None,
-        *,
-        progress: OnProgress | None = None,
-    ) -> LiveState:
-        """The numbers named (None: every number), rules where wanted. This contract
-        has no policy by agent handle: `agents` are never found (the planner says so)."""
+    async def read_live(self, demand: Demand, *, progress: OnProgress | None = None) -> LiveState:
+        """The numbers the demand names (None: every number), rules where wanted. This
+        contract has no policy by agent handle: agents are never found (the planner
+        says so). Rules are read while the demand is still being settled when that
+        is possible (see `_read_rules`)."""
         listings = await self.listings()
         handles = _handles(listings.identities)
         every = [_number(item, NUMBERS, handles) for item in listings.numbers]
-        wanted = numbers if numbers is not None else {n.number: True for n in every}
-        owned = {n.number: n for n in every if n.number in wanted}
-        to_read = sorted(n.id for number, n in owned.items() if wanted[number])
-        lists = await self._rules_of(to_read, len(every), progress)
-        result = {}
-        for number in sorted(owned):
-            live = owned[number]
-            if live.id in lists:
-                live = replace(live, rules=by_target(lists[live.id]))
-            result[number] = live
-        return LiveState(result, capabilities=CAPABILITIES, api_version=VERSION)
+        by_number = {n.number: n for n in every}
 
-    async def _rules_of(
-        self, number_ids: list[str], org_size: int, progress: OnProgress | None
-    ) -> dict[str, list[LiveRule]]:
-        wanted = set(number_ids)
-        out: dict[str, list[LiveRule]] = {number_id: [] for number_id in number_ids}
+        def scope(settled: Settled) -> tuple[dict[str, bool], list[str]]:
+            """(numbers, number ids whose rules are read) of the settled demand."""
+            numbers = settled[0]
+            wanted = numbers if numbers is not None else {n.number: True for n in every}
+            read = sorted(by_number[n].id for n, want in wanted.items() if want and n in by_number)
+            return wanted, read
+
+        rules: dict[str, list[LiveRule]] = {}
 
         async def org_wide(on_page: Callable[[], None]) -> None:
-            for number_id, rules in (await self.list_org_rules(on_page=on_page)).items():
-                if number_id in wanted:
-                    out[number_id] = rules
+            rules.update(await self.list_org_rules(on_page=on_page))
 
         async def per_number(number_id: str) -> None:
-            out[number_id] = await self.list_number_rules(number_id)
+            rules[number_id] = await self.list_number_rules(number_id)
 
-        await self._read_rule_lists(
-            number_ids,
-            org_size=org_size,
+        settled = await self._read_rules(
+            demand,
+            org_size=len(every),
+            named=lambda numbers, _: sum(1 for n in numbers if n in by_number),
+            wanted=lambda settled: scope(settled)[1],
             org_wide=org_wide,
             per_holder=per_number,
             progress=progress,
         )
-        return out
+        wanted, _ = scope(settled)
+        result = {}
+        for number in sorted(n for n in wanted if n in by_number):
+            live = by_number[number]
+            if wanted[number]:
+                live = replace(live, rules=by_target(rules.get(live.id, [])))
+            result[number] = live
+        return LiveState(result, capabilities=CAPABILITIES, api_version=VERSION)
 
     async def list_number_rules(self, number_id: str) -> list[LiveRule]:
         """The number's non-deleted exact-number rules, all pages, in server order."""

@@ -23,12 +23,13 @@ The adapter maps that contract onto the core's model:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar, Final
 from urllib.parse import quote
 
 from inkbox_sync.client.api import API, InkboxClient, Listings, OnProgress, by_target
+from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.shapes import JsonObject, malformed, obj, opt_string, string
 from inkbox_sync.errors import NotFoundError, PlanError
 from inkbox_sync.model import (
@@ -142,32 +143,68 @@ class Adapter2026_10(InkboxClient):
 
     # -- reading ------------------------------------------------------------------
 
-    async def read_live(
-        self,
-        numbers: Mapping[str, bool] | None,
-        agents: Mapping[str, bool] | None = None,
-        *,
-        progress: OnProgress | None = None,
-    ) -> LiveState:
-        """The numbers and identities named, rules where wanted.
+    async def read_live(self, demand: Demand, *, progress: OnProgress | None = None) -> LiveState:
+        """The numbers and identities the demand names, rules where wanted.
 
-        `numbers` maps E.164 -> whether its policy (its identity's) is read; `agents`
-        maps handle -> the same for identities managed by handle. `numbers` None
-        means everything (for export): every number, and every identity without
-        a number as an agent, all with their rules.
+        Its numbers map E.164 -> whether the policy (its identity's) is read; its
+        agents map handle -> the same for identities managed by handle. Numbers
+        None means everything (for export): every number, and every identity
+        without a number as an agent, all with their rules. The rules are read
+        while the demand is still being settled when that is possible (see
+        `_read_rules`).
         """
         listings = await self.listings()
         identities = [_identity(item) for item in listings.identities]
         by_id = {identity.id: identity for identity in identities}
-        every = [_number(item, by_id) for item in listings.numbers]
-        if numbers is None:
-            # Pool numbers' policy is nobody's: their rules stay unread (None).
-            numbers = {n.number: n.policy_id is not None for n in every}
-            housed = {n.agent_identity_id for n in every}
-            agents = {i.handle: True for i in identities if i.id not in housed}
         by_handle = {identity.handle: identity for identity in identities}
-        agents = {h: want for h, want in (agents or {}).items() if h in by_handle}
-        owned = {n.number: n for n in every if n.number in numbers}
+        every = [_number(item, by_id) for item in listings.numbers]
+        by_number = {n.number: n for n in every}
+
+        def scope(settled: Settled) -> tuple[dict[str, bool], dict[str, bool], list[str]]:
+            """(numbers, agents, identity ids whose rules are read) of the settled demand."""
+            numbers, agents = settled
+            if numbers is None:
+                # Pool numbers' policy is nobody's: their rules stay unread (None).
+                numbers = {n.number: n.policy_id is not None for n in every}
+                housed = {n.agent_identity_id for n in every}
+                agents = {i.handle: True for i in identities if i.id not in housed}
+            agents = {h: want for h, want in agents.items() if h in by_handle}
+            read = {
+                by_number[n].agent_identity_id
+                for n, want in numbers.items()
+                if want and n in by_number
+            }
+            read.update(by_handle[h].id for h, want in agents.items() if want)
+            return numbers, agents, sorted(i for i in read if i)
+
+        def named(numbers: frozenset[str], agents: frozenset[str]) -> int:
+            ids = {by_number[n].agent_identity_id for n in numbers if n in by_number}
+            ids.update(by_handle[h].id for h in agents if h in by_handle)
+            ids.discard(None)
+            return len(ids)
+
+        rules = _Rules(by_id)
+
+        async def org_wide(on_page: Callable[[], None]) -> None:
+            await self._list_concurrent(
+                _ORG_RULES, {}, on_page, lambda found: rules.take(found, _ORG_RULES)
+            )
+
+        async def per_identity(identity_id: str) -> None:
+            path = _rules_path(by_id[identity_id].handle)
+            rules.take(await self._list_sequential(path, {}), path, identity_id)
+
+        settled = await self._read_rules(
+            demand,
+            org_size=len(by_id),
+            named=named,
+            wanted=lambda settled: scope(settled)[2],
+            org_wide=org_wide,
+            per_holder=per_identity,
+            progress=progress,
+        )
+        numbers, agents, read = scope(settled)
+        owned = {n: by_number[n] for n in numbers if n in by_number}
         pools = sorted(n for n, live in owned.items() if numbers[n] and live.policy_id is None)
         if pools:
             raise PlanError(
@@ -176,9 +213,7 @@ class Adapter2026_10(InkboxClient):
                 f"version {VERSION} filter modes, rules and expectations belong to the "
                 "identity: a manifest can manage only the routing of a pool number"
             )
-        read = {live.agent_identity_id for n, live in owned.items() if numbers[n]}
-        read.update(by_handle[h].id for h, want in agents.items() if want)
-        lists = await self._rules_of(sorted(i for i in read if i), by_id, progress)
+        lists = rules.of(read)
         result = {}
         for number in sorted(owned):
             live = owned[number]
@@ -188,36 +223,14 @@ class Adapter2026_10(InkboxClient):
         held = {}
         for handle, want in sorted(agents.items()):
             identity = by_handle[handle]
-            rules = by_target(lists[identity.id]) if want else None
             held[handle] = LiveAgent(
-                identity.id, handle, identity.inbound, identity.outbound, rules=rules
+                identity.id,
+                handle,
+                identity.inbound,
+                identity.outbound,
+                rules=by_target(lists[identity.id]) if want else None,
             )
         return LiveState(result, held, capabilities=CAPABILITIES, api_version=VERSION)
-
-    async def _rules_of(
-        self, identity_ids: list[str], by_id: Mapping[str, _Identity], progress: OnProgress | None
-    ) -> dict[str, list[LiveRule]]:
-        """Identity id -> its rules, by the org-wide listing or one listing per identity."""
-        out: dict[str, list[LiveRule]] = {identity_id: [] for identity_id in identity_ids}
-
-        async def org_wide(on_page: Callable[[], None]) -> None:
-            def take(found: list[JsonObject]) -> None:
-                _take(found, _ORG_RULES, out, by_id, None)
-
-            await self._list_concurrent(_ORG_RULES, {}, on_page, take)
-
-        async def per_identity(identity_id: str) -> None:
-            path = _rules_path(by_id[identity_id].handle)
-            _take(await self._list_sequential(path, {}), path, out, by_id, identity_id)
-
-        await self._read_rule_lists(
-            identity_ids,
-            org_size=len(by_id),
-            org_wide=org_wide,
-            per_holder=per_identity,
-            progress=progress,
-        )
-        return out
 
     # -- writes -------------------------------------------------------------------
 
@@ -362,29 +375,53 @@ def _number(item: JsonObject, identities: Mapping[str, _Identity]) -> LiveNumber
     )
 
 
-def _take(
-    found: list[JsonObject],
-    path: str,
-    out: dict[str, list[LiveRule]],
-    identities: Mapping[str, _Identity],
-    holder: str | None,
-) -> None:
-    """Add the rules of `found` to their identity's list in `out`, for the identities
-    `out` holds (the org-wide listing also carries everyone else's: never parsed).
-    `holder` is the identity of a per-identity listing (its rows need not say so)."""
-    for item in found:
-        owner = holder if holder is not None else item.get("agent_identity_id")
-        if not isinstance(owner, str):
-            raise malformed(
-                path,
-                f"rule {item.get('id')} has no agent_identity_id (a 2026-06 API keys rules "
-                "by number: try --api-version auto)",
-            )
-        rules = out.get(owner)
-        if rules is not None:
-            rule = _rule(item, path, identities[owner].handle)
+class _Rules:
+    """Each identity's rule rows, as the listings hand them over.
+
+    The org-wide listing carries every identity's rows, and may be read before
+    it is known whose rules the plan wants (`InkboxClient._read_rules`), so a
+    row with a value this tool does not know is held against its identity and
+    raised only if that identity's rules are wanted (`of`).
+    """
+
+    def __init__(self, identities: Mapping[str, _Identity]) -> None:
+        self._identities = identities
+        self._rows: dict[str, list[LiveRule]] = {identity_id: [] for identity_id in identities}
+        self._broken: dict[str, PlanError] = {}
+
+    def take(self, found: list[JsonObject], path: str, holder: str | None = None) -> None:
+        """Add the rules of `found` to their identities' rows. `holder` is the identity
+        of a per-identity listing (its rows need not say so)."""
+        rows, broken, identities = self._rows, self._broken, self._identities
+        for item in found:
+            owner = holder if holder is not None else item.get("agent_identity_id")
+            if not isinstance(owner, str):
+                raise malformed(
+                    path,
+                    f"rule {item.get('id')} has no agent_identity_id (a 2026-06 API keys "
+                    "rules by number: try --api-version auto)",
+                )
+            mine = rows.get(owner)
+            if mine is None:
+                continue  # an identity the listing did not name (made since): not managed
+            try:
+                rule = _rule(item, path, identities[owner].handle)
+            except PlanError as exc:
+                broken.setdefault(owner, exc)
+                continue
             if rule is not None:
-                rules.append(rule)
+                mine.append(rule)
+
+    def of(self, wanted: Iterable[str]) -> dict[str, list[LiveRule]]:
+        """The rows of the `wanted` identities; PlanError for the first one holding a
+        row this tool cannot plan with."""
+        out = {}
+        for identity_id in wanted:
+            problem = self._broken.get(identity_id)
+            if problem is not None:
+                raise problem
+            out[identity_id] = self._rows[identity_id]
+        return out
 
 
 def _rule(item: JsonObject, path: str, handle: str) -> LiveRule | None:

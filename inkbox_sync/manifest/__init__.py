@@ -2,8 +2,11 @@
 
 Public surface (the rest of the package is implementation):
 
-- `load_manifests(paths, env=None) -> DesiredState`, raising `ManifestError`
-- `load_manifest_set(paths, env=None) -> ManifestSet` (state + files + policy names)
+- `load_manifests(paths, env=None, *, on_named=None) -> DesiredState`, raising
+  `ManifestError`; `on_named` (an `OnNamed`) hears each file's holders that manage
+  their policy as soon as it validates
+- `load_manifest_set(paths, env=None, *, on_named=None) -> ManifestSet` (state +
+  files + policy names)
 - `manifest_json_schema() -> dict`, `schema_text() -> str`
 - `check_expectations(holder, mode, kept=None, ...)` for `expect:` policy tests
 - `version_problems(state, capabilities, api_version)`: the keys an API cannot
@@ -15,7 +18,7 @@ Public surface (the rest of the package is implementation):
 """
 
 from inkbox_sync.manifest.expectations import BrokenExpectation, check_expectations
-from inkbox_sync.manifest.loader import ManifestSet, load_manifest_set, load_manifests
+from inkbox_sync.manifest.loader import ManifestSet, OnNamed, load_manifest_set, load_manifests
 from inkbox_sync.manifest.normalize import (
     is_e164,
     normalize_e164,
@@ -30,6 +33,7 @@ from inkbox_sync.manifest.versions import version_problems
 __all__ = [
     "BrokenExpectation",
     "ManifestSet",
+    "OnNamed",
     "RoutingProblem",
     "check_expectations",
     "final_routing",

@@ -8,14 +8,17 @@ one run reports every error in every file; only then, if there were any, one
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.gcpause import gc_paused
 from inkbox_sync.manifest.files import manifest_files, read_text
+from inkbox_sync.manifest.normalize import normalize_e164
 from inkbox_sync.manifest.resolve import resolve
+from inkbox_sync.manifest.schema import HolderSpec, ManifestFile
 from inkbox_sync.manifest.structure import Checked, check_document
 from inkbox_sync.manifest.yamlnodes import compose
 from inkbox_sync.model import DesiredPolicy, DesiredState
@@ -40,20 +43,34 @@ class ManifestSet:
         }
 
 
+#: Told, file by file as each validates, the holders it declares whose policy
+#: (rules, a filter mode or `expect:`) it manages: (E.164 numbers, agent handles).
+OnNamed = Callable[[Iterable[str], Iterable[str]], None]
+
+
 def load_manifest_set(
-    paths: Sequence[Path | str], env: Mapping[str, str] | None = None
+    paths: Sequence[Path | str],
+    env: Mapping[str, str] | None = None,
+    *,
+    on_named: OnNamed | None = None,
 ) -> ManifestSet:
     """Load, validate and merge the manifests at `paths` (files or directories).
 
     `env` is where `${VAR}` comes from (default: the process environment).
+    `on_named`, if given, is told each file's holders that manage their policy as
+    soon as that file validates, before the others load: exactly the holders
+    for which `planner.rules_wanted` of the result is true, for a load that
+    succeeds (a reader can start reading their rules meanwhile).
     Raises ManifestError with every diagnostic when anything is wrong.
     """
     environment = os.environ if env is None else env
     with gc_paused():
-        return _load(paths, environment)
+        return _load(paths, environment, on_named)
 
 
-def _load(paths: Sequence[Path | str], environment: Mapping[str, str]) -> ManifestSet:
+def _load(
+    paths: Sequence[Path | str], environment: Mapping[str, str], on_named: OnNamed | None
+) -> ManifestSet:
     files, diagnostics = manifest_files(paths)
     checked: list[Checked] = []
     for shown, path in files:
@@ -68,6 +85,8 @@ def _load(paths: Sequence[Path | str], environment: Mapping[str, str]) -> Manife
         result = check_document(document)
         diagnostics.extend(result.diagnostics)
         checked.append(result)
+        if on_named is not None and result.manifest is not None and not diagnostics:
+            on_named(*_managing(result.manifest))
     resolved = resolve(checked)
     diagnostics.extend(resolved.diagnostics)
     if diagnostics:
@@ -76,10 +95,38 @@ def _load(paths: Sequence[Path | str], environment: Mapping[str, str]) -> Manife
 
 
 def load_manifests(
-    paths: Sequence[Path | str], env: Mapping[str, str] | None = None
+    paths: Sequence[Path | str],
+    env: Mapping[str, str] | None = None,
+    *,
+    on_named: OnNamed | None = None,
 ) -> DesiredState:
-    """The desired state the manifests at `paths` declare; ManifestError if they are invalid."""
-    return load_manifest_set(paths, env).state
+    """The desired state the manifests at `paths` declare; ManifestError if they are
+    invalid. `on_named` as for `load_manifest_set`."""
+    return load_manifest_set(paths, env, on_named=on_named).state
+
+
+#: The keys of a holder's entry that manage its policy: the resolved holder then has
+#: rules, a mode or an expectation, which is what `planner.rules_wanted` asks.
+_POLICY_KEYS: Final = (
+    "allow",
+    "block",
+    "use",
+    "filter_mode",
+    "inbound_filter_mode",
+    "outbound_filter_mode",
+    "expect",
+)
+
+
+def _managing(manifest: ManifestFile) -> tuple[list[str], list[str]]:
+    """(numbers, agent handles) of `manifest` whose entries manage their policy."""
+
+    def manages(spec: HolderSpec) -> bool:
+        return any(getattr(spec, key) is not None for key in _POLICY_KEYS)
+
+    numbers = [normalize_e164(raw) for raw, spec in manifest.numbers.items() if manages(spec)]
+    agents = [handle for handle, spec in manifest.agents.items() if manages(spec)]
+    return [n for n in numbers if n is not None], agents
 
 
 def _rule_rows(state: DesiredState) -> int:

@@ -24,6 +24,7 @@ from inkbox_sync.client import (
     detect,
 )
 from inkbox_sync.errors import ConflictError, PermanentApiError, PlanError
+from inkbox_sync.live import read_live_state
 from inkbox_sync.model import LiveAgent, LiveRule
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer
 from inkbox_sync.sandbox.v2026_06.demo import demo_document as demo_2026_06
@@ -103,7 +104,7 @@ def test_connect_detects_once_per_choice_and_reuses_the_listings(box: SandboxSer
 
     async def go() -> tuple[str, str]:
         async with connect(box.base_url, box.api_key, version=choice) as first:
-            await first.read_live({SUPPORT: False})
+            await read_live_state(first, {SUPPORT: False})
         async with connect(box.base_url, box.api_key, version=choice) as second:
             return first.api_version, second.api_version
 
@@ -125,8 +126,10 @@ def test_connect_detects_once_per_choice_and_reuses_the_listings(box: SandboxSer
 def test_reader_maps_identities_numbers_and_directional_rules(box: SandboxServer) -> None:
     state = run(
         box,
-        lambda c: c.read_live(
-            {SUPPORT: True, SALES: True, PARTNER: False}, {"research-bot": True, "nobody": True}
+        lambda c: read_live_state(
+            c,
+            {SUPPORT: True, SALES: True, PARTNER: False},
+            agents={"research-bot": True, "nobody": True},
         ),
     )
     assert state.api_version == "2026-10" and state.capabilities.directional_rules
@@ -163,7 +166,7 @@ def test_reader_maps_identities_numbers_and_directional_rules(box: SandboxServer
 def test_most_identities_are_read_org_wide_and_export_reads_everything(
     box: SandboxServer,
 ) -> None:
-    state = run(box, lambda c: c.read_live(None))
+    state = run(box, lambda c: read_live_state(c, None))
     assert len(state.numbers) == 6 and list(state.agents) == ["research-bot"]
     assert all(n.rules is not None for n in state.numbers.values())
     assert [p for p in paths(box) if "contact-rules" in p] == ["GET /api/v1/phone/contact-rules"]
@@ -174,11 +177,11 @@ def test_a_pool_number_can_have_its_routing_managed_but_not_its_policy() -> None
     legacy = next(n for n in document["numbers"] if n["number"] == LEGACY)
     legacy["agent_identity_id"] = None
     with SandboxServer(SandboxOptions(api_version="2026-10", initial_state=document)) as box:
-        state = run(box, lambda c: c.read_live({LEGACY: False}))
+        state = run(box, lambda c: read_live_state(c, {LEGACY: False}))
         assert state.numbers[LEGACY].policy_id is None
         assert state.numbers[LEGACY].agent_handle is None
         with pytest.raises(PlanError, match=r"\+13125550199: no agent identity owns this number"):
-            run(box, lambda c: c.read_live({LEGACY: True}))
+            run(box, lambda c: read_live_state(c, {LEGACY: True}))
 
 
 # -- writes ------------------------------------------------------------------------------
@@ -260,7 +263,7 @@ def test_modes_go_to_the_identity_and_routing_to_the_number(box: SandboxServer) 
             {"phone_inbound_filter_mode": "whitelist", "phone_outbound_filter_mode": "blacklist"},
         ),
     ]
-    state = run(box, lambda c: c.read_live({SALES: False, SUPPORT: False}))
+    state = run(box, lambda c: read_live_state(c, {SALES: False, SUPPORT: False}))
     sales, support = state.numbers[SALES], state.numbers[SUPPORT]
     assert (sales.inbound_filter_mode, sales.outbound_filter_mode) == ("whitelist", "blacklist")
     assert sales.forwarding_sip_uri == "sip:desk@pbx.example.com"
@@ -275,8 +278,8 @@ def test_notices_are_passed_on_once_per_run(box: SandboxServer) -> None:
     board = NoticeBoard(shown.append)
 
     async def twice(c: Adapter2026_10) -> None:
-        await c.read_live({SALES: False})
-        await c.read_live({SALES: False})
+        await read_live_state(c, {SALES: False})
+        await read_live_state(c, {SALES: False})
 
     run(box, twice, notices=board)
     run(box, twice, notices=board)  # another client of the same run
@@ -317,7 +320,7 @@ def test_a_forced_2026_10_against_a_2026_06_api_says_so_instead_of_reading_no_ru
 
         async def go() -> None:
             async with Adapter2026_10(old.base_url, old.api_key) as client:
-                await client.read_live(None)
+                await read_live_state(client, None)
 
         with pytest.raises(
             PermanentApiError, match=r"has no agent_identity_id.*--api-version auto"

@@ -12,6 +12,7 @@ import pytest
 
 from inkbox_sync.client import Adapter2026_10
 from inkbox_sync.errors import PlanError
+from inkbox_sync.live import read_live_state
 from inkbox_sync.model import LiveRule, LiveState
 from tests.client.fakes import BASE, KEY
 
@@ -62,7 +63,7 @@ def canned(rules: list[dict[str, Any]]) -> httpx.MockTransport:
 def read(rules: list[dict[str, Any]], wanted: dict[str, bool]) -> LiveState:
     async def go() -> LiveState:
         async with Adapter2026_10(BASE, KEY, transport=canned(rules)) as client:
-            return await client.read_live(wanted)
+            return await read_live_state(client, wanted)
 
     return asyncio.run(go())
 
