@@ -2,18 +2,19 @@
 
 One set of types (the frozen dataclasses of `plan.py`) is serialised, validated
 and described by pydantic, so the JSON, the loader of saved plans and
-`schemas/plan.schema.json` cannot drift apart.
+`schemas/plan.schema.json` cannot drift apart. pydantic is imported, and the
+document's validator built (a tenth of a second together), at the first dump or
+load: `plan` prints text by default and never needs them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-from pydantic import TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any, Literal
 
 from inkbox_sync import __version__
 from inkbox_sync.errors import ConfigError
@@ -28,6 +29,9 @@ from inkbox_sync.plan import (
     Step,
     Summary,
 )
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 #: 2: policy with sides (per-side modes, rule directions, abstract steps),
 #: the API version and its capabilities.
@@ -70,7 +74,11 @@ class PlanDocument:
         )
 
 
-_ADAPTER: TypeAdapter[PlanDocument] = TypeAdapter(PlanDocument)
+@functools.cache
+def _adapter() -> TypeAdapter[PlanDocument]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(PlanDocument)
 
 
 def to_document(plan: Plan, *, source: str) -> PlanDocument:
@@ -95,13 +103,15 @@ def to_document(plan: Plan, *, source: str) -> PlanDocument:
 
 
 def dump_json(document: PlanDocument) -> str:
-    return _ADAPTER.dump_json(document, indent=2).decode() + "\n"
+    return _adapter().dump_json(document, indent=2).decode() + "\n"
 
 
 def load_json(text: str | bytes, *, origin: str) -> PlanDocument:
     """Parse and validate a saved plan; a clear ConfigError names what is wrong."""
+    from pydantic import ValidationError
+
     try:
-        return _ADAPTER.validate_json(text)
+        return _adapter().validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -112,7 +122,7 @@ def load_json(text: str | bytes, *, origin: str) -> PlanDocument:
 
 
 def plan_json_schema() -> dict[str, Any]:
-    schema = _ADAPTER.json_schema(mode="serialization")
+    schema = _adapter().json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "inkbox-sync plan"
     return schema

@@ -22,7 +22,7 @@ import click
 from click.core import ParameterSource
 
 from inkbox_sync.cli.output import protect, use_color
-from inkbox_sync.client.adapter import API_VERSIONS, AUTO
+from inkbox_sync.client.versions import API_VERSIONS, AUTO
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.redact import redact_url
 

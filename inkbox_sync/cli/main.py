@@ -5,27 +5,57 @@ from __future__ import annotations
 import inkbox_sync.phases  # noqa: F401  (first: it notes when the process began)
 
 # isort: split
+import importlib
 import os
 import sys
+from typing import Any, Final
 
 import click
 
 from inkbox_sync import __version__
-from inkbox_sync.cli import (
-    apply_cmd,
-    export_cmd,
-    output,
-    plan_cmd,
-    sandbox_cmd,
-    schema_cmd,
-    signals,
-    validate_cmd,
-)
+from inkbox_sync.cli import output, signals
 from inkbox_sync.cli.context import global_options
 from inkbox_sync.errors import InkboxSyncError
 
+#: Each command and the module whose `command` it is. A command's module, and what it
+#: imports (the client, the manifest loader, the sandbox server), is imported only
+#: when that command runs or shows its help (the root's --help imports them all, for
+#: their short help): `--version` or `validate` never pay for httpx or the sandbox.
+COMMANDS: Final = {
+    "apply": "inkbox_sync.cli.apply_cmd",
+    "export": "inkbox_sync.cli.export_cmd",
+    "plan": "inkbox_sync.cli.plan_cmd",
+    "sandbox": "inkbox_sync.cli.sandbox_cmd",
+    "schema": "inkbox_sync.cli.schema_cmd",
+    "validate": "inkbox_sync.cli.validate_cmd",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when asked for (click's documented way:
+    `list_commands` names them, `get_command` imports one). Enumerate them with
+    `list_commands` / `get_command`: `commands` holds only those imported so far."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            command = importlib.import_module(self.lazy_commands[cmd_name]).command
+            assert isinstance(command, click.Command), cmd_name
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="inkbox-sync")
 @global_options
 def cli() -> None:
@@ -46,10 +76,6 @@ def cli() -> None:
     Exit codes: 0 ok, 1 error or refused, 2 changes (plan --detailed-exitcode),
     130 / 143 interrupted by SIGINT / SIGTERM.
     """
-
-
-for _module in (validate_cmd, schema_cmd, plan_cmd, apply_cmd, export_cmd, sandbox_cmd):
-    cli.add_command(_module.command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import click
 from inkbox_sync.cli import output
 from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import say
-from inkbox_sync.client.adapter import AUTO, capabilities_of
+from inkbox_sync.client.versions import AUTO
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.manifest import ManifestSet, load_manifest_set, version_problems
 
@@ -48,6 +48,10 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
         loaded = load_manifest_set(list(paths))
         api_version = get_options(ctx).api_version
         if api_version != AUTO:
+            # Here, not at the top: the adapters bring in httpx and asyncio, which an
+            # offline check without --api-version never needs.
+            from inkbox_sync.client.adapter import capabilities_of
+
             problems = version_problems(loaded.state, capabilities_of(api_version), api_version)
             if problems:
                 raise ManifestError(problems)

@@ -4,7 +4,8 @@
 state for what the manifests manage, the writes of `executor.WriteClient`,
 the key's scope, and the version's name and capabilities. They never ask
 which adapter they have. A new version is one more module beside
-`v2026_06` and `v2026_10`, and one entry in `ADAPTERS`.
+`v2026_06` and `v2026_10`, one entry in `ADAPTERS` and its name in
+`versions.API_VERSIONS`.
 
 `--api-version auto` (the default) detects the version from what the API
 answers, at no cost: every read starts with the identities and numbers
@@ -28,18 +29,18 @@ from inkbox_sync.client.demand import Demand
 from inkbox_sync.client.transport import ClientStats
 from inkbox_sync.client.v2026_06 import Adapter2026_06
 from inkbox_sync.client.v2026_10 import Adapter2026_10
+from inkbox_sync.client.versions import API_VERSIONS, AUTO
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.executor import WriteClient
 from inkbox_sync.model import Capabilities, LiveState
 from inkbox_sync.plan import Step
 
-AUTO: Final = "auto"
-#: Every version this client speaks, newest first (the order detection asks in).
+#: Every version this client speaks, newest first (the order detection asks in), as
+#: `versions.API_VERSIONS` names them.
 ADAPTERS: Final[Mapping[str, type[Adapter2026_10] | type[Adapter2026_06]]] = {
     "2026-10": Adapter2026_10,
     "2026-06": Adapter2026_06,
 }
-API_VERSIONS: Final = tuple(ADAPTERS)
 
 
 def capabilities_of(version: str) -> Capabilities:

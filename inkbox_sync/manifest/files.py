@@ -12,13 +12,19 @@ diagnostics can be pasted into an editor's "go to file".
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
 from inkbox_sync.errors import Diagnostic
 
 SUFFIXES: Final = (".yaml", ".yml")
+
+#: Told, file by file as each validates, the holders it declares whose policy
+#: (rules, a filter mode or `expect:`) it manages: (E.164 numbers, agent handles).
+#: Here, not in the loader, so that the workflow can name it without importing
+#: PyYAML and pydantic.
+OnNamed = Callable[[Iterable[str], Iterable[str]], None]
 
 
 def manifest_files(paths: Sequence[Path | str]) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:

@@ -8,14 +8,14 @@ one run reports every error in every file; only then, if there were any, one
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.gcpause import gc_paused
-from inkbox_sync.manifest.files import manifest_files, read_text
+from inkbox_sync.manifest.files import OnNamed, manifest_files, read_text
 from inkbox_sync.manifest.normalize import normalize_e164
 from inkbox_sync.manifest.resolve import resolve
 from inkbox_sync.manifest.schema import HolderSpec, ManifestFile
@@ -41,11 +41,6 @@ class ManifestSet:
             "rules": _rule_rows(self.state),
             "policies": len(self.policy_names),
         }
-
-
-#: Told, file by file as each validates, the holders it declares whose policy
-#: (rules, a filter mode or `expect:`) it manages: (E.164 numbers, agent handles).
-OnNamed = Callable[[Iterable[str], Iterable[str]], None]
 
 
 def load_manifest_set(

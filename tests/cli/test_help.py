@@ -22,7 +22,9 @@ def help_text(*path: str) -> str:
 
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the root imports its commands when asked (lazily)
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             paths += command_paths(command, (*prefix, name))
         else:

@@ -56,10 +56,11 @@ def test_the_2026_06_demo_organisation_table_matches_the_demo() -> None:
 
 
 def command_options(path: list[str]) -> set[str]:
-    command: click.Command = cli
-    for name in path:
+    command: click.Command | None = cli
+    for name in path:  # get_command: the root imports its commands when asked (lazily)
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = command.get_command(click.Context(command), name)
+    assert command is not None, path
     return {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
 
 
