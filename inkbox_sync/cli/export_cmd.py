@@ -17,6 +17,7 @@ from inkbox_sync.cli.common import (
     write_atomic,
 )
 from inkbox_sync.cli.context import SubCommand, get_options, global_options
+from inkbox_sync.cli.exiting import keep_until_exit
 from inkbox_sync.cli.output import data, say, scrubbed
 from inkbox_sync.errors import ConfigError
 from inkbox_sync.export import export_by_agent, export_manifest
@@ -78,6 +79,7 @@ def command(
         started = time.monotonic()
         with read_progress(conn) as progress:
             live = run_sync(read_everything(conn, wanted, progress))
+        keep_until_exit(live)  # the whole organisation: never freed object by object
         report_stats(options, conn, time.monotonic() - started)
         source = endpoint.source
     missing = sorted(set(wanted) - set(live.numbers))

@@ -7,13 +7,12 @@ import inkbox_sync.phases  # noqa: F401  (first: it notes when the process began
 # isort: split
 import importlib
 import os
-import sys
 from typing import Any, Final
 
 import click
 
 from inkbox_sync import __version__
-from inkbox_sync.cli import output, signals
+from inkbox_sync.cli import exiting, output, signals
 from inkbox_sync.cli.context import global_options
 from inkbox_sync.errors import InkboxSyncError
 
@@ -82,11 +81,18 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the CLI and turn every error into its exit code.
 
     The only place errors are printed; every line passes through redaction
-    (`output`), tracebacks of bugs included.
+    (`output`), tracebacks of bugs included. Without `argv` this is the program
+    (the console script): once the command is done the process ends without
+    the interpreter's teardown, its output flushed and `atexit` run
+    (`exiting.finish` says when and why). With `argv` (tests, embedding) it
+    raises SystemExit.
     """
     output.protect(os.environ.get("INKBOX_API_KEY"))  # before click could echo it anywhere
+    if argv is None:
+        exiting.own_the_process()
     with signals.sigterm_as_interrupt():
-        sys.exit(_run(argv))
+        code = _run(argv)
+    exiting.finish(code)
 
 
 def _run(argv: list[str] | None) -> int:

@@ -1,4 +1,4 @@
-"""Start-up imports only what a command uses.
+"""Start-up imports only what a command uses, and the exit skips only what nobody sees.
 
 Each import check runs in a fresh interpreter (an import already made by the
 test process would hide one) and compares module names, never timings.
@@ -10,12 +10,14 @@ import json
 import subprocess
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 
 import pytest
 
 import inkbox_sync.client
 import inkbox_sync.manifest
+from inkbox_sync.cli import exiting
 from inkbox_sync.client.adapter import ADAPTERS
 from inkbox_sync.client.versions import API_VERSIONS
 
@@ -139,3 +141,94 @@ def test_the_loaders_stand_ins_call_the_loader(tmp_path: Path) -> None:
 def test_the_version_names_are_the_adapters() -> None:
     assert tuple(ADAPTERS) == API_VERSIONS
     assert all(name == cls.VERSION for name, cls in ADAPTERS.items())
+
+
+# -- the exit ----------------------------------------------------------------------------
+
+#: The console script's entry with `sys.argv`, after `preamble`; "after main" is
+#: printed only if `main` returns control to its caller (the ordinary exit:
+#: SystemExit), as a profiler's report or a teardown would run.
+PROGRAM = """
+import atexit, sys
+atexit.register(print, "atexit ran")
+{preamble}
+from inkbox_sync.cli.main import main
+try:
+    main({argv})
+finally:
+    print("after main", flush=True)
+"""
+
+
+def run_program(*args: str, preamble: str = "", argv: str = "") -> subprocess.CompletedProcess[str]:
+    code = PROGRAM.format(preamble=preamble, argv=argv)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_console_script_runs_atexit_flushes_and_skips_the_teardown() -> None:
+    result = run_program("schema")
+    assert result.returncode == 0, result.stderr
+    schema, tail = result.stdout.rsplit("}\n", 1)
+    assert schema + "}\n" == (ROOT / "schemas" / "manifest.schema.json").read_text()
+    assert tail == "atexit ran\n"  # and not "after main": the process ended in main
+
+
+def test_the_exit_code_is_kept_when_the_teardown_is_skipped(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nnumbers: [\n")
+    result = run_program("validate", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:" in result.stderr
+    assert result.stdout == "atexit ran\n"
+
+
+def test_with_arguments_main_raises_system_exit() -> None:
+    result = run_program(argv="['--version']")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["inkbox-sync, version 0.1.0", "after main", "atexit ran"]
+
+
+def test_a_running_thread_is_waited_for() -> None:
+    preamble = textwrap.dedent(
+        """
+        import threading
+        def after_the_main_thread():
+            threading.main_thread().join()
+            print("thread done", flush=True)
+        threading.Thread(target=after_the_main_thread).start()
+        """
+    )
+    result = run_program("--version", preamble=preamble)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "inkbox-sync, version 0.1.0",
+        "after main",
+        "thread done",
+        "atexit ran",
+    ]
+
+
+def test_under_a_tracer_the_exit_is_the_ordinary_one() -> None:
+    # coverage, profilers and debuggers report after the program returns.
+    result = run_program("--version", preamble="sys.settrace(lambda *args: None)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["inkbox-sync, version 0.1.0", "after main", "atexit ran"]
+
+
+def test_nothing_is_kept_unless_the_console_script_owns_the_process() -> None:
+    # Under click's CliRunner (or main(argv)) nothing would ever free what is kept.
+    class Result:
+        pass
+
+    result = Result()
+    witness = weakref.ref(result)
+    exiting.keep_until_exit(result)
+    del result
+    assert witness() is None
