@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
+from inkbox_sync.cli.exiting import keep_until_exit
 from inkbox_sync.cli.output import say
 from inkbox_sync.cli.progress import Progress
 from inkbox_sync.client import Notice, NoticeBoard, RequestEvent, VersionChoice
@@ -115,9 +116,10 @@ def plan_manifests(
         return load_manifests(list(paths), on_named=on_named)
 
     with read_progress(conn) as progress:
-        desired, plan, _ = run_sync(
+        desired, plan, live = run_sync(
             load_read_and_plan(conn, load, targets=targets, progress=progress, phases=phases)
         )
+    keep_until_exit(desired, plan, live)  # ~300,000 objects at 100,000 rules: never freed
     return desired, plan
 
 
