@@ -16,7 +16,7 @@ from inkbox_sync.cli.output import say
 from inkbox_sync.cli.progress import Progress
 from inkbox_sync.client import Notice, NoticeBoard, RequestEvent, VersionChoice
 from inkbox_sync.errors import ConfigError
-from inkbox_sync.manifest import ManifestLoad, OnNamed, normalize_e164
+from inkbox_sync.manifest import OnNamed, load_manifests, normalize_e164
 from inkbox_sync.model import DesiredState
 from inkbox_sync.phases import Phases
 from inkbox_sync.plan import Plan
@@ -108,26 +108,17 @@ def plan_manifests(
     loaded: DesiredState | None = None,
 ) -> tuple[DesiredState, Plan]:
     """Load the manifests at `paths` while live state is read, then plan, with a
-    progress line (`workflow.load_read_and_plan`); `loaded`: already loaded.
+    progress line (`workflow.load_read_and_plan`); `loaded`: already loaded."""
 
-    The load begins here, before any thread starts, so that it may share the
-    composing of the files with a forked child (`manifest.ManifestLoad`)."""
-    load = ManifestLoad(list(paths), share=True) if loaded is None else None
+    def load(on_named: OnNamed) -> DesiredState:
+        if loaded is not None:
+            return loaded
+        return load_manifests(list(paths), on_named=on_named)
 
-    def finish(on_named: OnNamed) -> DesiredState:
-        if load is not None:
-            return load.finish(on_named).state
-        assert loaded is not None
-        return loaded
-
-    try:
-        with read_progress(conn) as progress:
-            desired, plan, live = run_sync(
-                load_read_and_plan(conn, finish, targets=targets, progress=progress, phases=phases)
-            )
-    finally:
-        if load is not None:
-            load.close()
+    with read_progress(conn) as progress:
+        desired, plan, live = run_sync(
+            load_read_and_plan(conn, load, targets=targets, progress=progress, phases=phases)
+        )
     keep_until_exit(desired, plan, live)  # ~300,000 objects at 100,000 rules: never freed
     return desired, plan
 

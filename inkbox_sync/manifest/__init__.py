@@ -6,9 +6,7 @@ Public surface (the rest of the package is implementation):
   `ManifestError`; `on_named` (an `OnNamed`) hears each file's holders that manage
   their policy as soon as it validates
 - `load_manifest_set(paths, env=None, *, on_named=None) -> ManifestSet` (state +
-  files + policy names); `ManifestLoad(paths, env=None, share=False)` begins the
-  same load now (with `share`, a forked child composes the later files) and
-  `.finish(on_named)` ends it
+  files + policy names)
 - `manifest_json_schema() -> dict`, `schema_text() -> str`
 - `check_expectations(holder, mode, kept=None, ...)` for `expect:` policy tests
 - `version_problems(state, capabilities, api_version)`: the keys an API cannot
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
     )
     from inkbox_sync.manifest.routing import RoutingProblem, final_routing, routing_problem
     from inkbox_sync.manifest.schema import manifest_json_schema, schema_text
-    from inkbox_sync.manifest.sharing import ManifestLoad
     from inkbox_sync.manifest.versions import version_problems
 else:
     __getattr__ = exports(
@@ -60,7 +57,6 @@ else:
             ),
             ".routing": ("RoutingProblem", "final_routing", "routing_problem"),
             ".schema": ("manifest_json_schema", "schema_text"),
-            ".sharing": ("ManifestLoad",),
             ".versions": ("version_problems",),
         },
     )
@@ -69,7 +65,6 @@ else:
 
 __all__ = [
     "BrokenExpectation",
-    "ManifestLoad",
     "ManifestSet",
     "OnNamed",
     "RoutingProblem",
