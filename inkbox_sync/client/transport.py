@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar, overload
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -26,6 +26,7 @@ from inkbox_sync.client.notices import NoticeBoard
 from inkbox_sync.client.pacing import RateLimitPacer, parse_retry_after
 from inkbox_sync.client.pool import AnswerTooLarge, ConnectionPool, TunnelRefused
 from inkbox_sync.client.proxy import proxy_from_environment
+from inkbox_sync.client.shapes import json_body
 from inkbox_sync.errors import (
     ApiError,
     AuthError,
@@ -48,6 +49,7 @@ LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 #: trickle in (`timeout.read` bounds each wait for more of them).
 DEFAULT_DEADLINE: Final = 120.0
 API_KEY_HEADER: Final = "X-API-Key"
+T = TypeVar("T")
 
 # httpx masks Authorization in a Headers repr; the Inkbox key travels in its own
 # header, which must never show in a repr either (a traceback, a debugger, a log).
@@ -288,6 +290,7 @@ class Transport:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @overload
     async def request(
         self,
         method: str,
@@ -295,8 +298,31 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json: object = None,
+    ) -> object: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        decode: Callable[[bytes], T],
+    ) -> T: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        decode: Callable[[bytes], object] = json_body,
     ) -> object:
-        """Send until a definitive answer; return the parsed JSON body (None if empty).
+        """Send until a definitive answer; return the body as `decode` reads it: by
+        default the parsed JSON (None if empty). A `decode` raises ValueError for
+        an answer that is not JSON, PermanentApiError for one of the wrong shape.
 
         Every method is retried on 429, 5xx and temporary transport failures
         (refused or reset connections, timeouts, answers cut short or
@@ -356,7 +382,7 @@ class Transport:
                         f"{what}: unexpected redirect ({status}); check the base URL",
                         status=status,
                     )
-                return self._json(what, outcome)
+                return self._decoded(what, outcome, decode)
             # A temporary transport failure: what went wrong (naming the host), and
             # whether the request may have reached the server before it did.
             cause, sent = outcome
@@ -489,11 +515,11 @@ class Transport:
         )
         self._on_request(event)
 
-    def _json(self, what: str, response: httpx.Response) -> object:
-        if not response.content:
-            return None
+    def _decoded(
+        self, what: str, response: httpx.Response, decode: Callable[[bytes], object]
+    ) -> object:
         try:
-            return response.json()
+            return decode(response.content)
         except ValueError:
             raise PermanentApiError(
                 f"{what}: answer is not JSON", status=response.status_code
