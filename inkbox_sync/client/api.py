@@ -16,13 +16,14 @@ import random as _random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Final, Self, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, Self, TypeVar
 
 import httpx
+import msgspec
 
 from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.notices import NoticeBoard
-from inkbox_sync.client.shapes import JsonObject, items, obj, opt_string, string
+from inkbox_sync.client.shapes import JsonObject, Shape, items, obj, opt_string, string
 from inkbox_sync.client.transport import (
     DEFAULT_DEADLINE,
     ClientStats,
@@ -73,6 +74,34 @@ OnProgress = Callable[[int, int | None], None]
 T = TypeVar("T")
 
 
+class Row(Protocol):
+    """A row of a listing, as the paging sees it: its id, for dropping duplicates."""
+
+    @property
+    def id(self) -> object: ...
+
+
+R = TypeVar("R", bound=Row)
+
+
+class Envelope(msgspec.Struct, Generic[R], gc=False):
+    """`{"items": [...], "limit": ..., "has_more": ...}`; `limit` and `has_more` count
+    only when they are a positive int and a bool (`_interpret`), so any value decodes."""
+
+    items: list[R]
+    limit: Any = None
+    has_more: Any = None
+
+
+#: A page as the contracts allow it: a bare list, or the envelope.
+Page = list[R] | Envelope[R]
+
+
+def page_shape(typed: type[R], raw: type[R]) -> Shape[Page[R]]:
+    """The shape of a listing's page of `typed` rows (`raw` ones if any is not well formed)."""
+    return Shape(list[typed] | Envelope[typed], list[raw] | Envelope[raw], items)  # type: ignore[valid-type]
+
+
 @dataclass(frozen=True, slots=True)
 class KeyScope:
     """What `GET /api/whoami` says about the key (never the key itself)."""
@@ -101,8 +130,8 @@ class Listings:
 
 
 @dataclass(frozen=True, slots=True)
-class _Page:
-    items: list[JsonObject]
+class _Page(Generic[R]):
+    items: list[R]
     step: int  # how far the next page's offset moves
     more: bool  # whether another page may follow
     bare: bool  # the server answered a bare list (no paging metadata)
@@ -339,35 +368,40 @@ class InkboxClient:
             progress(pages, pages)
         return True
 
-    async def _page(self, path: str, params: dict[str, str], offset: int, limit: int) -> _Page:
+    async def _page(
+        self, path: str, params: dict[str, str], offset: int, limit: int, shape: Shape[Page[R]]
+    ) -> _Page[R]:
         query = {**params, "limit": str(limit), "offset": str(offset)}
-        return _interpret(await self._t.request("GET", path, params=query), limit, path)
+        page = await self._t.request("GET", path, params=query, decode=shape.at(path))
+        return _interpret(page, limit)
 
     async def _list_sequential(
         self,
         path: str,
         params: dict[str, str],
-        first: _Page | None = None,
+        first: _Page[R] | None = None,
         on_page: Callable[[], None] | None = None,
-    ) -> list[JsonObject]:
+        *,
+        shape: Shape[Page[R]],
+    ) -> list[R]:
         """Page by offset until the server says (or a short page shows) it is done."""
-        page = first or await self._page(path, params, 0, PAGE_LIMIT)
+        page = first or await self._page(path, params, 0, PAGE_LIMIT, shape)
         if first is None and on_page:
             on_page()
         found = list(page.items)
-        seen = {item.get("id") for item in found}
+        seen = {item.id for item in found}
         offset = 0
         for _ in range(MAX_PAGES):
             if not page.more:
                 return found
             offset += page.step
-            page = await self._page(path, params, offset, page.step)
+            page = await self._page(path, params, offset, page.step, shape)
             if on_page:
                 on_page()
-            fresh = [item for item in page.items if item.get("id") not in seen]
+            fresh = [item for item in page.items if item.id not in seen]
             if page.bare and page.items and not fresh:
                 return found  # a bare list that ignores `offset` repeats itself: done
-            seen.update(item.get("id") for item in fresh)
+            seen.update(item.id for item in fresh)
             found.extend(fresh)
         raise PermanentApiError(f"GET {path}: paging did not end after {MAX_PAGES} pages")
 
@@ -376,7 +410,9 @@ class InkboxClient:
         path: str,
         params: dict[str, str],
         on_page: Callable[[], None] | None,
-        take: Callable[[list[JsonObject]], None],
+        take: Callable[[list[R]], None],
+        *,
+        shape: Shape[Page[R]],
     ) -> None:
         """Page with up to `concurrency` pages in flight; hand the items to `take`, page
         by page in offset order, duplicates (by id) and pages past the end dropped.
@@ -402,7 +438,7 @@ class InkboxClient:
         has pages, a long one at most `concurrency + QUEUED_AHEAD - 1`, for one
         extra round trip over opening the whole window at once.
         """
-        first = await self._page(path, params, 0, PAGE_LIMIT)
+        first = await self._page(path, params, 0, PAGE_LIMIT, shape)
         if on_page:
             on_page()
         if not first.more:
@@ -411,18 +447,18 @@ class InkboxClient:
         if first.bare or self.concurrency == 1:
             # Without paging metadata, offsets can't be trusted to be honoured:
             # only the sequential walk can tell when a bare list repeats itself.
-            take(await self._list_sequential(path, params, first, on_page))
+            take(await self._list_sequential(path, params, first, on_page, shape=shape))
             return
         step = first.step
-        pages: dict[int, list[JsonObject]] = {}  # read, not yet handed over
+        pages: dict[int, list[R]] = {}  # read, not yet handed over
         seen: set[object] = set()
         handed = 0  # pages handed over: offsets 0 .. (handed - 1) * step
 
-        def hand_over(page_items: list[JsonObject]) -> None:
+        def hand_over(page_items: list[R]) -> None:
             nonlocal handed
             fresh = []
             for item in page_items:
-                key = item.get("id")
+                key = item.id
                 if key not in seen:
                     seen.add(key)
                     fresh.append(item)
@@ -432,7 +468,7 @@ class InkboxClient:
         hand_over(first.items)
         end: int | None = None  # offset of the last page, once a page says so
         next_offset = step
-        in_flight: dict[asyncio.Task[_Page], int] = {}
+        in_flight: dict[asyncio.Task[_Page[R]], int] = {}
         try:
             while True:
                 window = min(self.concurrency + QUEUED_AHEAD, 2 * (handed + len(pages)))
@@ -441,7 +477,7 @@ class InkboxClient:
                         raise PermanentApiError(
                             f"GET {path}: paging did not end after {MAX_PAGES} pages"
                         )
-                    task = asyncio.ensure_future(self._page(path, params, next_offset, step))
+                    task = asyncio.ensure_future(self._page(path, params, next_offset, step, shape))
                     in_flight[task] = next_offset
                     next_offset += step
                 # Only now, with the window full again, the CPU work on what came in.
@@ -475,13 +511,13 @@ def _org_wide_pays(holders: int, org_size: int) -> bool:
     return holders >= ORG_WIDE_MIN_HOLDERS and holders >= ORG_WIDE_MIN_SHARE * org_size
 
 
-def _interpret(data: object, requested: int, path: str) -> _Page:
-    found = items(data, path)
-    if not isinstance(data, dict):
+def _interpret(data: Page[R], requested: int) -> _Page[R]:
+    if isinstance(data, list):
         # Bare list: a full page may have a successor, a short page is the last.
-        return _Page(found, step=max(len(found), 1), more=len(found) >= requested, bare=True)
-    limit = data.get("limit")
-    has_more = data.get("has_more")
+        return _Page(data, step=max(len(data), 1), more=len(data) >= requested, bare=True)
+    found = data.items
+    limit = data.limit
+    has_more = data.has_more
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         step = limit  # the server's (maybe clamped) page size, even if deleted rows thinned it
     elif has_more is True and 0 < len(found) < requested:

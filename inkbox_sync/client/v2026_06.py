@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
+
+import msgspec
 
 from inkbox_sync.client.api import (
     API,
@@ -20,11 +22,14 @@ from inkbox_sync.client.api import (
     InkboxClient,
     Listings,
     OnProgress,
+    Page,
     by_target,
+    page_shape,
 )
 from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.shapes import (
     JsonObject,
+    Shape,
     choice,
     items,
     malformed,
@@ -58,6 +63,35 @@ CAPABILITIES: Final = Capabilities(
 NUMBER_FIELDS: Final = frozenset(
     {"incoming_call_action", "client_websocket_url", "incoming_call_webhook_url", "filter_mode"}
 )
+
+
+class _RawRule(msgspec.Struct, kw_only=True, gc=False):
+    """A rule row with any JSON value in its fields; a missing one is what `dict.get`
+    would give. Checked field by field (`_checked_rule`)."""
+
+    id: Any = None
+    phone_number_id: Any = None
+    action: Any = None
+    match_type: Any = "exact_number"
+    match_target: Any = None
+    status: Any = None
+
+
+class _Rule(_RawRule, kw_only=True, gc=False):
+    """A well-formed rule row, as the API sends them: needs no check, and its values
+    are the model's own constants (msgspec hands back the Literal's strings).
+    A page is decoded as these, or, if any row is not one, as `_RawRule`s."""
+
+    id: str
+    phone_number_id: str | None = None
+    action: Action
+    match_type: str = "exact_number"
+    match_target: str
+    status: Literal["active", "paused", "deleted"]
+
+
+_PAGE: Final[Shape[Page[_RawRule]]] = page_shape(_Rule, _RawRule)
+_ANSWER: Final[Shape[_RawRule]] = Shape(_Rule, _RawRule, obj)
 
 
 class Adapter2026_06(InkboxClient):
@@ -138,7 +172,7 @@ class Adapter2026_06(InkboxClient):
     async def list_number_rules(self, number_id: str) -> list[LiveRule]:
         """The number's non-deleted exact-number rules, all pages, in server order."""
         path = f"{API}/phone/numbers/{number_id}/contact-rules"
-        found = await self._list_sequential(path, {})
+        found = await self._list_sequential(path, {}, shape=_PAGE)
         return [rule for _, rule in _rules(found, path)]
 
     async def list_org_rules(
@@ -153,7 +187,7 @@ class Adapter2026_06(InkboxClient):
         params = {"phone_number_id": phone_number_id} if phone_number_id else {}
         out: dict[str, list[LiveRule]] = {}
 
-        def take(found: list[JsonObject]) -> None:
+        def take(found: list[_RawRule]) -> None:
             for number_id, rule in _rules(found, path):
                 if number_id is None:
                     raise malformed(
@@ -163,7 +197,7 @@ class Adapter2026_06(InkboxClient):
                     )
                 out.setdefault(number_id, []).append(rule)
 
-        await self._list_concurrent(path, params, on_page, take)
+        await self._list_concurrent(path, params, on_page, take, shape=_PAGE)
         return out
 
     # -- writes -------------------------------------------------------------------
@@ -186,7 +220,7 @@ class Adapter2026_06(InkboxClient):
     async def get_rule(self, address: str, rule_id: str) -> LiveRule:
         """One rule; NotFoundError if it is unknown or deleted."""
         path = f"{API}/phone/numbers/{address}/contact-rules/{rule_id}"
-        found = list(_rules([obj(await self._t.request("GET", path), path)], path))
+        found = list(_rules([await self._t.request("GET", path, decode=_ANSWER.at(path))], path))
         if not found:
             raise NotFoundError(f"GET {path}: rule is deleted", status=404)
         return found[0][1]
@@ -206,7 +240,9 @@ class Adapter2026_06(InkboxClient):
             raise ValueError("this API has no one-way rules")
         path = f"{API}/phone/numbers/{address}/contact-rules"
         body = {"action": action, "match_type": "exact_number", "match_target": target}
-        return _one_rule(await self._t.request("POST", path, json=body), path)
+        return _one_rule(
+            await self._t.request("POST", path, json=body, decode=_ANSWER.at(path)), path
+        )
 
     async def update_rule(
         self,
@@ -229,7 +265,9 @@ class Adapter2026_06(InkboxClient):
         if not body:
             raise ValueError("update_rule needs an action or a status")
         path = f"{API}/phone/numbers/{address}/contact-rules/{rule_id}"
-        return _one_rule(await self._t.request("PATCH", path, json=body), path)
+        return _one_rule(
+            await self._t.request("PATCH", path, json=body, decode=_ANSWER.at(path)), path
+        )
 
     async def delete_rule(self, address: str, rule_id: str) -> None:
         """Delete a rule. Already gone (404) counts as done: a retried DELETE may
@@ -276,44 +314,28 @@ def _action(item: JsonObject, path: str) -> str:
     return string(item, "incoming_call_action", path)
 
 
-def _rules(found: list[JsonObject], path: str) -> Iterator[tuple[str | None, LiveRule]]:
+def _rules(found: list[_RawRule], path: str) -> Iterator[tuple[str | None, LiveRule]]:
     """(phone_number_id, rule) for each live exact-number rule; deleted ones skipped.
 
-    This runs once per rule of the fleet (100,000s), so the well-formed case is
-    checked inline; anything else goes through `_checked_rule`, which says
-    what is wrong. Action and status become the model's own constants, so the
-    decoded JSON strings are freed.
+    This runs once per rule of the fleet (100,000s): a well-formed row (`_Rule`)
+    becomes the model's rule here, any other goes through `_checked_rule`, which
+    says what is wrong.
     """
-    for item in found:
-        status = item.get("status")
+    for row in found:
+        status = row.status
+        if type(row) is _Rule:
+            if status != "deleted" and row.match_type == "exact_number":
+                yield row.phone_number_id, LiveRule(row.id, row.match_target, row.action, status)
+            continue
         if status == "deleted":
             continue
-        if item.get("match_type", "exact_number") != "exact_number":
+        if row.match_type != "exact_number":
             continue  # no other match type exists in this contract; never manage one
-        rule_id = item.get("id")
-        target = item.get("match_target")
-        number_id = item.get("phone_number_id")
-        raw_action = item.get("action")
-        action: Action | None = (
-            "allow" if raw_action == "allow" else "block" if raw_action == "block" else None
-        )
-        rule_status: RuleStatus | None = (
-            "active" if status == "active" else "paused" if status == "paused" else None
-        )
-        if (
-            action is None
-            or rule_status is None
-            or type(rule_id) is not str
-            or type(target) is not str
-            or (number_id is not None and type(number_id) is not str)
-        ):
-            yield _checked_rule(item, path)
-            continue
-        yield number_id, LiveRule(rule_id, target, action, rule_status)
+        yield _checked_rule(msgspec.structs.asdict(row), path)
 
 
 def _checked_rule(item: JsonObject, path: str) -> tuple[str | None, LiveRule]:
-    """`_rules` for one item, field by field: raises on the first malformed one."""
+    """`_rules` for one row, field by field: raises on the first malformed one."""
     action: Action = choice(item, "action", ACTIONS, path)
     status: RuleStatus = choice(item, "status", RULE_STATUSES, path)
     rule = LiveRule(
@@ -325,8 +347,8 @@ def _checked_rule(item: JsonObject, path: str) -> tuple[str | None, LiveRule]:
     return opt_string(item, "phone_number_id", path), rule
 
 
-def _one_rule(data: object, path: str) -> LiveRule:
-    found = list(_rules([obj(data, path)], path))
+def _one_rule(row: _RawRule, path: str) -> LiveRule:
+    found = list(_rules([row], path))
     if not found:
         raise malformed(path, "the rule in the answer is deleted or not an exact-number rule")
     return found[0][1]

@@ -25,12 +25,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import quote
 
-from inkbox_sync.client.api import API, InkboxClient, Listings, OnProgress, by_target
+import msgspec
+
+from inkbox_sync.client.api import (
+    API,
+    InkboxClient,
+    Listings,
+    OnProgress,
+    Page,
+    by_target,
+    page_shape,
+)
 from inkbox_sync.client.demand import Demand, Settled
-from inkbox_sync.client.shapes import JsonObject, malformed, obj, opt_string, string
+from inkbox_sync.client.shapes import JsonObject, Shape, malformed, obj, opt_string, string
 from inkbox_sync.errors import NotFoundError, PlanError
 from inkbox_sync.model import (
     CALL_ACTIONS,
@@ -92,6 +102,34 @@ _DIRECTIONS: Final[dict[object, Direction]] = {
     "inbound": "inbound",
     "outbound": "outbound",
 }
+
+
+class _RawRule(msgspec.Struct, kw_only=True, gc=False):
+    """A rule row as sent (see `api.page_shape`), checked by `_rule`."""
+
+    id: Any = None
+    agent_identity_id: Any = None
+    action: Any = None
+    match_type: Any = "exact_number"
+    match_target: Any = None
+    status: Any = None
+    direction: Any = None
+
+
+class _Rule(_RawRule, kw_only=True, gc=False):
+    """A well-formed rule row, as the API sends them: it needs no check."""
+
+    id: str
+    agent_identity_id: str | None = None
+    action: Action
+    match_type: str = "exact_number"
+    match_target: str
+    status: Literal["active", "paused", "deleted"] = "active"
+    direction: Direction = "both"
+
+
+_PAGE: Final[Shape[Page[_RawRule]]] = page_shape(_Rule, _RawRule)
+_ANSWER: Final[Shape[_RawRule]] = Shape(_Rule, _RawRule, obj)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +225,12 @@ class Adapter2026_10(InkboxClient):
 
         async def org_wide(on_page: Callable[[], None]) -> None:
             await self._list_concurrent(
-                _ORG_RULES, {}, on_page, lambda found: rules.take(found, _ORG_RULES)
+                _ORG_RULES, {}, on_page, lambda found: rules.take(found, _ORG_RULES), shape=_PAGE
             )
 
         async def per_identity(identity_id: str) -> None:
             path = _rules_path(by_id[identity_id].handle)
-            rules.take(await self._list_sequential(path, {}), path, identity_id)
+            rules.take(await self._list_sequential(path, {}, shape=_PAGE), path, identity_id)
 
         settled = await self._read_rules(
             demand,
@@ -258,7 +296,7 @@ class Adapter2026_10(InkboxClient):
 
     async def get_rule(self, address: str, rule_id: str) -> LiveRule:
         path = f"{_rules_path(address)}/{rule_id}"
-        return _one_rule(await self._t.request("GET", path), path, address)
+        return _one_rule(await self._t.request("GET", path, decode=_ANSWER.at(path)), path, address)
 
     async def create_rule(
         self, address: str, *, action: Action, target: str, direction: Direction = "both"
@@ -273,7 +311,8 @@ class Adapter2026_10(InkboxClient):
             "direction": direction,
         }
         path = _rules_path(address)
-        return _one_rule(await self._t.request("POST", path, json=body), path, address)
+        answer = await self._t.request("POST", path, json=body, decode=_ANSWER.at(path))
+        return _one_rule(answer, path, address)
 
     async def update_rule(
         self,
@@ -301,7 +340,8 @@ class Adapter2026_10(InkboxClient):
         if not body:
             raise ValueError("update_rule needs an action or a direction")
         path = f"{_rules_path(address)}/{rule_id}"
-        return _one_rule(await self._t.request("PATCH", path, json=body), path, address)
+        answer = await self._t.request("PATCH", path, json=body, decode=_ANSWER.at(path))
+        return _one_rule(answer, path, address)
 
     async def delete_rule(self, address: str, rule_id: str) -> None:
         """Delete a rule (by any of its ids). Already gone (404) counts as done."""
@@ -389,23 +429,34 @@ class _Rules:
         self._rows: dict[str, list[LiveRule]] = {identity_id: [] for identity_id in identities}
         self._broken: dict[str, PlanError] = {}
 
-    def take(self, found: list[JsonObject], path: str, holder: str | None = None) -> None:
+    def take(self, found: list[_RawRule], path: str, holder: str | None = None) -> None:
         """Add the rules of `found` to their identities' rows. `holder` is the identity
-        of a per-identity listing (its rows need not say so)."""
+        of a per-identity listing (its rows need not say so).
+
+        This runs once per rule of the fleet (100,000s): a well-formed row (`_Rule`)
+        becomes the model's rule here, any other goes through `_rule`'s checks."""
         rows, broken, identities = self._rows, self._broken, self._identities
-        for item in found:
-            owner = holder if holder is not None else item.get("agent_identity_id")
+        rows_of = rows.get
+        for row in found:
+            owner = holder if holder is not None else row.agent_identity_id
             if not isinstance(owner, str):
                 raise malformed(
                     path,
-                    f"rule {item.get('id')} has no agent_identity_id (a 2026-06 API keys "
+                    f"rule {row.id} has no agent_identity_id (a 2026-06 API keys "
                     "rules by number: try --api-version auto)",
                 )
-            mine = rows.get(owner)
+            mine = rows_of(owner)
             if mine is None:
                 continue  # an identity the listing did not name (made since): not managed
+            if type(row) is _Rule:
+                status = row.status
+                if row.match_type == "exact_number" and status != "deleted":
+                    mine.append(
+                        LiveRule(row.id, row.match_target, row.action, status, row.direction)
+                    )
+                continue
             try:
-                rule = _rule(item, path, identities[owner].handle)
+                rule = _rule(row, path, identities[owner].handle)
             except PlanError as exc:
                 broken.setdefault(owner, exc)
                 continue
@@ -424,42 +475,42 @@ class _Rules:
         return out
 
 
-def _rule(item: JsonObject, path: str, handle: str) -> LiveRule | None:
-    """One rule row as the model's rule; None for a row never managed (another match
-    type, deleted). This runs once per rule of the fleet, so the well-formed case is checked
-    inline, and the model's own constants replace the decoded strings."""
-    if item.get("match_type", "exact_number") != "exact_number":
+def _rule(row: _RawRule, path: str, handle: str) -> LiveRule | None:
+    """One rule row as the model's rule, checked field by field; None for a row never
+    managed (another match type, deleted). The model's own constants replace the
+    decoded strings."""
+    if row.match_type != "exact_number":
         return None  # no other match type exists in this contract; never manage one
-    if item.get("status") == "deleted":
+    if row.status == "deleted":
         return None  # not listed in 2026-10; should a server list one, it is gone
-    rule_id = item.get("id")
-    target = item.get("match_target")
-    action = _ACTIONS.get(item.get("action"))
-    status = _STATUSES.get(item.get("status"))
-    direction = _DIRECTIONS.get(item.get("direction"))
+    rule_id = row.id
+    target = row.match_target
+    action = _ACTIONS.get(row.action)
+    status = _STATUSES.get(row.status)
+    direction = _DIRECTIONS.get(row.direction)
     if type(rule_id) is not str or type(target) is not str:
         raise malformed(path, "a rule's id or match_target is not a string")
     if action is None or status is None or direction is None:
-        raise _unknown_value(item, handle)
+        raise _unknown_value(row, handle)
     return LiveRule(rule_id, target, action, status, direction)
 
 
-def _unknown_value(item: JsonObject, handle: str) -> PlanError:
+def _unknown_value(row: _RawRule, handle: str) -> PlanError:
     """A rule of a managed identity with a value this tool does not know."""
     for key, known in (("action", _ACTIONS), ("status", _STATUSES), ("direction", _DIRECTIONS)):
-        value = item.get(key)
+        value = getattr(row, key)
         if value not in known:
             return PlanError(
-                f"{handle}: live rule {item.get('id')} for {item.get('match_target')} has "
+                f"{handle}: live rule {row.id} for {row.match_target} has "
                 f"{key} {value!r}, which inkbox-sync does not know; it cannot prove what a "
                 "plan of this identity's rules does to callers"
             )
     raise AssertionError("called for a rule without an unknown value")
 
 
-def _one_rule(data: object, path: str, handle: str) -> LiveRule:
+def _one_rule(row: _RawRule, path: str, handle: str) -> LiveRule:
     """The rule an answer carries, as it is (id and direction are the truth)."""
-    rule = _rule(obj(data, path), path, handle)
+    rule = _rule(row, path, handle)
     if rule is None:
         raise malformed(path, "the rule in the answer is not an exact-number rule")
     return rule
