@@ -532,8 +532,12 @@ def by_target(rules: Iterable[LiveRule]) -> dict[str, LiveRules]:
     """Target -> its rows. The contracts allow one live row per (target, side);
     should the API ever list two, keep one deterministically per side: the
     active one (it is the one that can decide), else the smaller id."""
+    rows = rules if isinstance(rules, list) else list(rules)
+    common: dict[str, LiveRules] = {rule.target: rule for rule in rows if rule.direction == "both"}
+    if len(common) == len(rows):
+        return common  # the common case, in one pass: every row covers both sides of its own target
     out: dict[str, LiveRules] = {}
-    for rule in rules:
+    for rule in rows:
         have = out.get(rule.target)
         if have is None and rule.direction == "both":
             out[rule.target] = rule  # the common case, kept cheap
