@@ -98,7 +98,11 @@ Page = list[R] | Envelope[R]
 
 
 def page_shape(typed: type[R], raw: type[R]) -> Shape[Page[R]]:
-    """The shape of a listing's page of `typed` rows (`raw` ones if any is not well formed)."""
+    """The shape of a listing's page of `typed` rows, or of `raw` ones if any row is not
+    well formed. Each version declares its rule row so: `raw` with any JSON value in
+    each field (a missing one as `dict.get` would give it), checked field by field;
+    `typed`, its subclass, the well-formed row that needs no check, its Literal
+    fields decoded as the model's own constants."""
     return Shape(list[typed] | Envelope[typed], list[raw] | Envelope[raw], items)  # type: ignore[valid-type]
 
 

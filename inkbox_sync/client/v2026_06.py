@@ -66,8 +66,7 @@ NUMBER_FIELDS: Final = frozenset(
 
 
 class _RawRule(msgspec.Struct, kw_only=True, gc=False):
-    """A rule row with any JSON value in its fields; a missing one is what `dict.get`
-    would give. Checked field by field (`_checked_rule`)."""
+    """A rule row as sent (see `api.page_shape`), checked by `_checked_rule`."""
 
     id: Any = None
     phone_number_id: Any = None
@@ -78,9 +77,7 @@ class _RawRule(msgspec.Struct, kw_only=True, gc=False):
 
 
 class _Rule(_RawRule, kw_only=True, gc=False):
-    """A well-formed rule row, as the API sends them: needs no check, and its values
-    are the model's own constants (msgspec hands back the Literal's strings).
-    A page is decoded as these, or, if any row is not one, as `_RawRule`s."""
+    """A well-formed rule row, as the API sends them: it needs no check."""
 
     id: str
     phone_number_id: str | None = None

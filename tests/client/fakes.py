@@ -203,6 +203,26 @@ def make_client(
     )
 
 
+def canned_org(
+    identities: list[dict[str, Any]],
+    numbers: list[dict[str, Any]],
+    rules: Callable[[httpx.Request], httpx.Response],
+) -> httpx.MockTransport:
+    """A 2026-10 organisation's listings as given; `rules` answers the org-wide rule listing."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/v1/identities/":
+            return httpx.Response(200, json=identities)
+        if path == "/api/v1/phone/numbers":
+            return httpx.Response(200, json=numbers)
+        if path == "/api/v1/phone/contact-rules":
+            return rules(request)
+        return httpx.Response(404, json={"detail": f"no route {path}"})
+
+    return httpx.MockTransport(answer)
+
+
 def fail_times(n: int, answer: Callable[[httpx.Request], httpx.Response], **match: str) -> Fault:
     """A fault that answers the first `n` matching requests with `answer(request)`."""
     left = [n]

@@ -24,7 +24,7 @@ from inkbox_sync.client.api import by_target
 from inkbox_sync.errors import InkboxSyncError, PermanentApiError, PlanError
 from inkbox_sync.live import read_live_state
 from inkbox_sync.model import LiveRule
-from tests.client.fakes import BASE, KEY
+from tests.client.fakes import BASE, KEY, canned_org
 
 NOT_A_LIST = "unexpected answer from the API: expected a list or {'items': [...]}"
 R1 = {"id": "r1", "phone_number_id": "n1", "action": "allow", "match_type": "exact_number",
@@ -166,23 +166,16 @@ def org(pages: list[bytes]) -> httpx.MockTransport:
     """The org-wide rule listing answers `pages` in turn (one per offset asked, in order)."""
     offsets: list[str] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/api/v1/identities/":
-            return httpx.Response(200, json=IDENTITIES)
-        if path == "/api/v1/phone/numbers":
-            return httpx.Response(200, json=NUMBERS)
-        if path == "/api/v1/phone/contact-rules":
-            offset = request.url.params.get("offset", "0")
-            if offset not in offsets:
-                offsets.append(offset)
-            index = offsets.index(offset)
-            if index < len(pages):
-                return httpx.Response(200, content=pages[index])
-            return httpx.Response(200, json={"items": [], "has_more": False})
-        return httpx.Response(404, json={"detail": "no route"})
+    def rules(request: httpx.Request) -> httpx.Response:
+        offset = request.url.params.get("offset", "0")
+        if offset not in offsets:
+            offsets.append(offset)
+        index = offsets.index(offset)
+        if index < len(pages):
+            return httpx.Response(200, content=pages[index])
+        return httpx.Response(200, json={"items": [], "has_more": False})
 
-    return httpx.MockTransport(answer)
+    return canned_org(IDENTITIES, NUMBERS, rules)
 
 
 def read_2026_10(pages: list[bytes]) -> dict[str, dict[str, LiveRule] | None]:

@@ -14,7 +14,7 @@ from inkbox_sync.client import Adapter2026_10
 from inkbox_sync.errors import PlanError
 from inkbox_sync.live import read_live_state
 from inkbox_sync.model import LiveRule, LiveState
-from tests.client.fakes import BASE, KEY
+from tests.client.fakes import BASE, KEY, canned_org
 
 SUPPORT, SALES, ODD = "+18335794607", "+14155550001", "+13125550199"
 
@@ -46,18 +46,8 @@ def canned(rules: list[dict[str, Any]]) -> httpx.MockTransport:
         number("n-sal", SALES, "i-sal"),
         number("n-odd", ODD, "i-odd"),
     ]
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/api/v1/identities/":
-            return httpx.Response(200, json=identities)
-        if path == "/api/v1/phone/numbers":
-            return httpx.Response(200, json=numbers)
-        if path == "/api/v1/phone/contact-rules":  # one page, the bare-list form
-            return httpx.Response(200, json=rules)
-        return httpx.Response(404, json={"detail": f"no route {path}"})
-
-    return httpx.MockTransport(answer)
+    # One page of rules, the bare-list form.
+    return canned_org(identities, numbers, lambda _: httpx.Response(200, json=rules))
 
 
 def read(rules: list[dict[str, Any]], wanted: dict[str, bool]) -> LiveState:
