@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, TypeVar
 from urllib.parse import quote
 
 import msgspec
@@ -87,6 +87,7 @@ IDENTITY_MARKS: Final = (
     "phone_inbound_filter_mode",
     "phone_outbound_filter_mode",
 )
+_K = TypeVar("_K", bound=str)
 _NUMBERS: Final = f"{API}/phone/numbers"
 _ORG_RULES: Final = f"{API}/phone/contact-rules"
 _ACTIONS: Final[dict[object, Action]] = {"allow": "allow", "block": "block"}
@@ -485,9 +486,9 @@ def _rule(row: _RawRule, path: str, handle: str) -> LiveRule | None:
         return None  # not listed in 2026-10; should a server list one, it is gone
     rule_id = row.id
     target = row.match_target
-    action = _ACTIONS.get(row.action)
-    status = _STATUSES.get(row.status)
-    direction = _DIRECTIONS.get(row.direction)
+    action = _known(_ACTIONS, row.action)
+    status = _known(_STATUSES, row.status)
+    direction = _known(_DIRECTIONS, row.direction)
     if type(rule_id) is not str or type(target) is not str:
         raise malformed(path, "a rule's id or match_target is not a string")
     if action is None or status is None or direction is None:
@@ -495,11 +496,16 @@ def _rule(row: _RawRule, path: str, handle: str) -> LiveRule | None:
     return LiveRule(rule_id, target, action, status, direction)
 
 
+def _known(table: Mapping[object, _K], value: object) -> _K | None:
+    """`table`'s constant for a JSON value; None for any other (a list or an object too)."""
+    return table.get(value) if value is None or type(value) is str else None
+
+
 def _unknown_value(row: _RawRule, handle: str) -> PlanError:
     """A rule of a managed identity with a value this tool does not know."""
     for key, known in (("action", _ACTIONS), ("status", _STATUSES), ("direction", _DIRECTIONS)):
         value = getattr(row, key)
-        if value not in known:
+        if _known(known, value) is None:
             return PlanError(
                 f"{handle}: live rule {row.id} for {row.match_target} has "
                 f"{key} {value!r}, which inkbox-sync does not know; it cannot prove what a "

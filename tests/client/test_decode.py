@@ -213,7 +213,8 @@ def test_2026_10_missing_and_null_status_and_direction_read_as_active_and_both()
 
 def test_2026_10_rows_of_other_identities_may_hold_values_this_tool_does_not_know() -> None:
     junk = [
-        row10("i-else", 1, action="mute", direction="sideways"),  # named, not managed
+        row10("i-else", 1, action="mute", direction=[], status={}),  # named, not managed
+        row10("i-else", 3, direction="sideways"),
         row10("i-unknown", 2, id=7, match_target=None, status="archived"),  # not even named
     ]
     page1 = rows(row10("i-sup", 1), *junk, limit=3, has_more=True)
@@ -246,6 +247,7 @@ def test_2026_10_deleted_rows_and_other_match_types_of_managed_identities_are_sk
         (row10("i-sal", 1, action="mute"), PlanError, "sales-bot: live rule i-sal-1 for "),
         (row10("i-sal", 1, status="archived"), PlanError, "has status 'archived', which"),
         (row10("i-sal", 1, direction=None, action=None), PlanError, "has action None"),
+        (row10("i-sal", 1, status={"archived": True}), PlanError, "has status {'archived': True}"),
     ],
 )
 def test_2026_10_managed_rows_with_malformed_or_unknown_values_are_errors(
