@@ -42,6 +42,8 @@ class Response:
     body: object = None  # a JSON value; ignored for 204
     headers: dict[str, str] = field(default_factory=dict)
     encoded: bytes | None = None  # the body already encoded as JSON, sent instead of `body`
+    #: time.monotonic() before which the answer is not sent (the sandbox's latency)
+    not_before: float | None = None
 
 
 #: (request, is the caller the admin key, path parameters) -> response

@@ -21,6 +21,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
@@ -140,10 +141,15 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         status = HTTPStatus(response.status)
-        self.send_response(status)
         payload = b""
         if status != HTTPStatus.NO_CONTENT:
             payload = response.encoded or json.dumps(response.body).encode()
+        if response.not_before is not None:
+            wait = response.not_before - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # the latency, less what encoding took already
+        self.send_response(status)
+        if status != HTTPStatus.NO_CONTENT:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():

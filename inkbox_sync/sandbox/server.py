@@ -2,9 +2,10 @@
 
 `SandboxServer(SandboxOptions(...)).start()` serves on a background thread
 (HTTP is `httpd`, on the standard library's `http.server`). Each API request
-then meets, in order: latency (a sleep outside every lock, so N slow requests
-overlap), the rate limit, the fault injector, the API itself (the app of
-`options.api_version`, see `versions`), and the request log. `/_sandbox/`
+then meets, in order: the rate limit, the fault injector, the API itself (the
+app of `options.api_version`, see `versions`), the request log, and latency:
+the answer leaves `latency_ms` after the request arrived (a sleep outside
+every lock, so N slow requests overlap, and the sandbox's work is inside it). `/_sandbox/`
 requests go straight to `control`. All of this is the same for every API version.
 """
 
@@ -236,6 +237,7 @@ class _Frontend:
     request_log: RequestLog
 
     def dispatch(self, method: str, target: str, api_key: str | None, raw: bytes) -> Response:
+        arrived = time.monotonic()
         parts = urlsplit(target)
         body, body_error = _parse_body(raw)
         request = Request(
@@ -252,8 +254,6 @@ class _Frontend:
             return Response(
                 200, {"service": "inkbox-sync sandbox", "api": "/api/v1", "control": "/_sandbox/"}
             )
-        if self.knobs.latency_ms > 0:
-            time.sleep(self.knobs.latency_ms / 1000)
         decision = self.knobs.limiter.check(api_key or "")
         fault = None
         result_id = None
@@ -281,6 +281,11 @@ class _Frontend:
                 if fault == "after_commit":
                     response = _injected()  # the write stands; the client can't tell
         response.headers.update(decision.headers)
+        if self.knobs.latency_ms > 0:
+            # Sent latency_ms after the request arrived, the sandbox's own work inside
+            # that time (httpd sleeps out the rest, holding no lock): so the floor
+            # requests x latency / concurrency is one the sandbox itself can reach.
+            response.not_before = arrived + self.knobs.latency_ms / 1000
         self.request_log.add(
             {
                 "method": method,
