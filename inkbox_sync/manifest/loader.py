@@ -11,17 +11,17 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.gcpause import gc_paused
 from inkbox_sync.manifest.files import OnNamed, manifest_files, read_text
 from inkbox_sync.manifest.normalize import normalize_e164
-from inkbox_sync.manifest.resolve import resolve
-from inkbox_sync.manifest.schema import HolderSpec, ManifestFile
-from inkbox_sync.manifest.structure import Checked, check_document
-from inkbox_sync.manifest.yamlnodes import compose
+from inkbox_sync.manifest.yamlnodes import Document, compose
 from inkbox_sync.model import DesiredPolicy, DesiredState
+
+if TYPE_CHECKING:
+    from inkbox_sync.manifest.structure import Checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +53,9 @@ def load_manifest_set(
 
     `env` is where `${VAR}` comes from (default: the process environment).
     `on_named`, if given, is told each file's holders that manage their policy as
-    soon as that file validates, before the others load: exactly the holders
-    for which `planner.rules_wanted` of the result is true, for a load that
-    succeeds (a reader can start reading their rules meanwhile).
+    soon as that file is composed, before the others load: for a load that
+    succeeds, together exactly the holders for which `planner.rules_wanted` of
+    the result is true (a reader can start reading their rules meanwhile).
     Raises ManifestError with every diagnostic when anything is wrong.
     """
     environment = os.environ if env is None else env
@@ -67,21 +67,29 @@ def _load(
     paths: Sequence[Path | str], environment: Mapping[str, str], on_named: OnNamed | None
 ) -> ManifestSet:
     files, diagnostics = manifest_files(paths)
-    checked: list[Checked] = []
+    composed: list[tuple[Document | None, list[Diagnostic]]] = []
     for shown, path in files:
         text, problems = read_text(shown, path)
-        diagnostics.extend(problems)
-        if text is None:
-            continue
-        document, problems = compose(shown, text, environment)
+        document = None
+        if text is not None:
+            document, more = compose(shown, text, environment)
+            problems.extend(more)
+        composed.append((document, problems))
+        if on_named is not None and document is not None and not problems:
+            on_named(*_managing(document.data))
+    # Validating needs pydantic, imported only now: a plan's reads start on the
+    # holders the files name while it loads (the first use costs ~0.1 s).
+    from inkbox_sync.manifest.resolve import resolve
+    from inkbox_sync.manifest.structure import check_document
+
+    checked: list[Checked] = []
+    for document, problems in composed:
         diagnostics.extend(problems)
         if document is None:
             continue
         result = check_document(document)
         diagnostics.extend(result.diagnostics)
         checked.append(result)
-        if on_named is not None and result.manifest is not None and not diagnostics:
-            on_named(*_managing(result.manifest))
     resolved = resolve(checked)
     diagnostics.extend(resolved.diagnostics)
     if diagnostics:
@@ -113,15 +121,26 @@ _POLICY_KEYS: Final = (
 )
 
 
-def _managing(manifest: ManifestFile) -> tuple[list[str], list[str]]:
-    """(numbers, agent handles) of `manifest` whose entries manage their policy."""
-
-    def manages(spec: HolderSpec) -> bool:
-        return any(getattr(spec, key) is not None for key in _POLICY_KEYS)
-
-    numbers = [normalize_e164(raw) for raw, spec in manifest.numbers.items() if manages(spec)]
-    agents = [handle for handle, spec in manifest.agents.items() if manages(spec)]
-    return [n for n in numbers if n is not None], agents
+def _managing(data: object) -> tuple[list[str], list[str]]:
+    """(numbers, agent handles) of a composed manifest whose entries manage their
+    policy. Read from the composed data, before validation: for a file that then
+    validates, an entry's keys are its validated fields, so these are the
+    holders the loaded state manages; a file that does not validate fails the
+    load, and then nothing named matters."""
+    numbers: list[str] = []
+    agents: list[str] = []
+    if isinstance(data, dict):
+        for section, out in (("numbers", numbers), ("agents", agents)):
+            entries = data.get(section)
+            if isinstance(entries, dict):
+                out.extend(
+                    key
+                    for key, entry in entries.items()
+                    if isinstance(entry, dict)
+                    and any(entry.get(name) is not None for name in _POLICY_KEYS)
+                )
+    normalized = (normalize_e164(raw) for raw in numbers)
+    return [n for n in normalized if n is not None], agents
 
 
 def _rule_rows(state: DesiredState) -> int:

@@ -77,10 +77,10 @@ def test_each_key_that_manages_policy_names_its_holder_and_routing_does_not() ->
     assert {k for k, v in state.numbers.items() if rules_wanted(v)} == calls[0][0]  # type: ignore[attr-defined]
 
 
-def test_nothing_is_named_once_a_file_has_errors() -> None:
-    write("a.yaml", 'version: 1\nnumbers:\n  "+14155550101": {allow: [14155550100]}\n')
+def test_a_file_with_errors_names_nothing() -> None:
+    write("a.yaml", 'version: 1\nnumbers:\n  "+14155550101": {allow: [], allow: []}\n')
     write("b.yaml", 'version: 1\nnumbers:\n  "+14155550102": {allow: []}\n')
     calls: list[object] = []
     with pytest.raises(ManifestError):
-        load_manifest_set(["a.yaml", "b.yaml"], env={}, on_named=lambda n, a: calls.append(n))
-    assert calls == []
+        load_manifest_set(["a.yaml", "b.yaml"], env={}, on_named=lambda n, a: calls.append(set(n)))
+    assert calls == [{"+14155550102"}]  # b.yaml's; the load fails, so names do not matter
