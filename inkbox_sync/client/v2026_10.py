@@ -41,7 +41,7 @@ from inkbox_sync.client.api import (
 )
 from inkbox_sync.client.demand import Demand, Settled
 from inkbox_sync.client.shapes import JsonObject, Shape, malformed, obj, opt_string, string
-from inkbox_sync.errors import NotFoundError, PlanError
+from inkbox_sync.errors import NotFoundError, PermanentApiError, PlanError
 from inkbox_sync.model import (
     CALL_ACTIONS,
     Action,
@@ -421,14 +421,15 @@ class _Rules:
 
     The org-wide listing carries every identity's rows, and may be read before
     it is known whose rules the plan wants (`InkboxClient._read_rules`), so a
-    row with a value this tool does not know is held against its identity and
-    raised only if that identity's rules are wanted (`of`).
+    row with a value this tool does not know, or a malformed one, is held
+    against its identity and raised only if that identity's rules are wanted
+    (`of`): an identity nothing manages is never read into an error.
     """
 
     def __init__(self, identities: Mapping[str, _Identity]) -> None:
         self._identities = identities
         self._rows: dict[str, list[LiveRule]] = {identity_id: [] for identity_id in identities}
-        self._broken: dict[str, PlanError] = {}
+        self._broken: dict[str, PlanError | PermanentApiError] = {}
 
     def take(self, found: list[_RawRule], path: str, holder: str | None = None) -> None:
         """Add the rules of `found` to their identities' rows. `holder` is the identity
@@ -458,15 +459,15 @@ class _Rules:
                 continue
             try:
                 rule = _rule(row, path, identities[owner].handle)
-            except PlanError as exc:
+            except (PlanError, PermanentApiError) as exc:
                 broken.setdefault(owner, exc)
                 continue
             if rule is not None:
                 mine.append(rule)
 
     def of(self, wanted: Iterable[str]) -> dict[str, list[LiveRule]]:
-        """The rows of the `wanted` identities; PlanError for the first one holding a
-        row this tool cannot plan with."""
+        """The rows of the `wanted` identities; the error of the first one holding a
+        row this tool cannot plan with (PlanError) or read (PermanentApiError)."""
         out = {}
         for identity_id in wanted:
             problem = self._broken.get(identity_id)

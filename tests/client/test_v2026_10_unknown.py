@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from inkbox_sync.client import Adapter2026_10
-from inkbox_sync.errors import PlanError
+from inkbox_sync.errors import PermanentApiError, PlanError
 from inkbox_sync.live import read_live_state
 from inkbox_sync.model import LiveRule, LiveState
 from tests.client.fakes import BASE, KEY, canned_org
@@ -104,3 +104,14 @@ def test_an_unknown_value_in_a_managed_identitys_rules_is_a_plan_error(
     message = str(info.value)
     assert message.startswith("sales-bot: live rule i-sal:+15550000009")
     assert f"{field} {value!r}" in message
+
+
+def test_a_malformed_row_fails_the_read_only_where_its_identity_is_managed() -> None:
+    """The org-wide listing carries every identity's rows: one nothing manages is
+    never read into an error, however broken its rows."""
+    rules = [rule("i-sup", "+15550000001"), {**rule("i-odd", "+15550000002"), "id": 7}]
+    state = read(rules, {SUPPORT: True, SALES: True, ODD: False})
+    support = state.numbers[SUPPORT].rules
+    assert support is not None and list(support) == ["+15550000001"]
+    with pytest.raises(PermanentApiError, match="id"):
+        read(rules, {SUPPORT: True, SALES: True, ODD: True})
