@@ -77,7 +77,9 @@ def test_connection_dropped_before_the_answer_is_retried() -> None:
 
     count, seen = run(script)
     assert count == 2
-    assert numbers_reads(seen) == ["GET /api/v1/phone/numbers HTTP/1.1"] * 2
+    # The two listings go at once, so the dropped one is whichever came first: it
+    # (and only it) is asked again.
+    assert len(seen) == 3 and seen.count(seen[0]) == 2
 
 
 def test_half_written_answer_is_retried() -> None:
