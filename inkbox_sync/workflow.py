@@ -40,7 +40,6 @@ __all__ = [
     "Loader",
     "check_key_scope",
     "load_read_and_plan",
-    "read_and_plan",
     "read_everything",
     "refuse_key_in_values",
     "reread_basis",
@@ -90,20 +89,6 @@ class Connection:
 
 #: Loads the manifests, telling the holders it finds as it goes (runs in a thread).
 Loader = Callable[[OnNamed], DesiredState]
-
-
-async def read_and_plan(
-    conn: Connection,
-    desired: DesiredState,
-    *,
-    targets: Collection[str] | None = None,
-    progress: OnProgress | None = None,
-) -> tuple[Plan, LiveState]:
-    """Read what the loaded manifests manage, then plan (`load_read_and_plan`)."""
-    _, plan, live = await load_read_and_plan(
-        conn, lambda _: desired, targets=targets, progress=progress
-    )
-    return plan, live
 
 
 async def load_read_and_plan(

@@ -92,11 +92,6 @@ class Demand:
         with self._lock:
             return frozenset(self._numbers), frozenset(self._agents)
 
-    @property
-    def final(self) -> Settled | None:
-        """(numbers, agents) once settled, else None."""
-        return self._final
-
     async def until(self, enough: Callable[[frozenset[str], frozenset[str]], bool]) -> bool:
         """Wait until `enough(numbers, agents)` holds for the names so far (True),
         or the demand is settled (False if `enough` does not hold of the names by then)."""
@@ -111,9 +106,6 @@ class Demand:
 
     async def settled(self) -> Settled:
         """The final maps, once the loader has given them."""
-        while True:
-            self._changed.clear()
-            final = self._final
-            if final is not None:
-                return final
-            await self._changed.wait()
+        await self.until(lambda numbers, agents: False)  # returns once settled
+        assert self._final is not None
+        return self._final

@@ -208,19 +208,17 @@ class Adapter2026_10(InkboxClient):
                 housed = {n.agent_identity_id for n in every}
                 agents = {i.handle: True for i in identities if i.id not in housed}
             agents = {h: want for h, want in agents.items() if h in by_handle}
-            read = {
-                by_number[n].agent_identity_id
-                for n, want in numbers.items()
-                if want and n in by_number
-            }
-            read.update(by_handle[h].id for h, want in agents.items() if want)
-            return numbers, agents, sorted(i for i in read if i)
+            read = holders(
+                (n for n, want in numbers.items() if want),
+                (h for h, want in agents.items() if want),
+            )
+            return numbers, agents, sorted(read)
 
-        def named(numbers: frozenset[str], agents: frozenset[str]) -> int:
+        def holders(numbers: Iterable[str], agents: Iterable[str]) -> set[str]:
+            """The ids of the identities that hold the policy of these numbers and agents."""
             ids = {by_number[n].agent_identity_id for n in numbers if n in by_number}
             ids.update(by_handle[h].id for h in agents if h in by_handle)
-            ids.discard(None)
-            return len(ids)
+            return {i for i in ids if i}
 
         rules = _Rules(by_id)
 
@@ -236,7 +234,7 @@ class Adapter2026_10(InkboxClient):
         settled = await self._read_rules(
             demand,
             org_size=len(by_id),
-            named=named,
+            named=lambda numbers, agents: len(holders(numbers, agents)),
             wanted=lambda settled: scope(settled)[2],
             org_wide=org_wide,
             per_holder=per_identity,
