@@ -15,8 +15,9 @@ Per target, rules are held as one rule object (covering `direction`) or, when
 the two sides are covered by different rules, a pair (inbound, outbound) of
 one-way rules: one object in the common case keeps 100,000-rule fleets cheap.
 Every type is treated as immutable; the per-rule ones (Rule, DesiredRule,
-LiveRule) are not declared frozen only because a frozen dataclass costs about
-six times as much to build, and a fleet holds hundreds of thousands of them.
+LiveRule, and Location, which is also hashed) are not declared frozen only
+because a frozen dataclass costs about six times as much to build, and a fleet
+holds hundreds of thousands of them.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class Capabilities:
     outbound_side: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen (one per rule): see the module docstring
 class Location:
     """Where something was declared: file path, 1-based line and column."""
 

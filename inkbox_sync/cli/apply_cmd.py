@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,23 +27,20 @@ from inkbox_sync.cli.common import (
 )
 from inkbox_sync.cli.context import GlobalOptions, SubCommand, get_options, global_options
 from inkbox_sync.cli.output import LISTED, color_on, say
-from inkbox_sync.cli.progress import Progress
 from inkbox_sync.errors import ApplyError, ApplyInterrupted, RefusedError, signal_name
 from inkbox_sync.executor import ExecutionResult
+from inkbox_sync.manifest.offload import loading
 from inkbox_sync.phases import Phases
 from inkbox_sync.plan import Plan, SafetyReport, Step
 from inkbox_sync.plan_file import load_json
 from inkbox_sync.render import render_text
 from inkbox_sync.render.common import plural
 from inkbox_sync.safety import check_steps
-from inkbox_sync.workflow import (
-    Connection,
-    Interrupt,
-    check_key_scope,
-    reread_basis,
-    run_steps,
-    run_sync,
-)
+
+# The workflow (and the client below it) is imported where it is used, after the
+# manifest loader is forked: their ~0.1 s of imports then run beside it.
+if TYPE_CHECKING:
+    from inkbox_sync.workflow import Connection, Interrupt
 
 _AGAIN = "Live state is safe for every caller; run apply again to converge."
 
@@ -110,13 +108,14 @@ def command(
     phases.since_start("imports")
     options = get_options(ctx)
     wanted = parse_targets(targets)
-    with options.endpoint() as endpoint:
+    # The loader is forked before anything else starts (`manifest.offload.loading`).
+    with loading(list(paths), phases=phases) as load, options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         with _nothing_written_yet():
             if plan_file is not None:
                 plan, safety = _saved_plan(conn, plan_file, wanted)
             else:
-                _, plan = plan_manifests(conn, paths, wanted, phases)
+                _, plan = plan_manifests(conn, load, wanted, phases)
                 safety = plan.safety
             # The steps come before the question only when asked for (--detail): with
             # -v each write is named as it is made, numbered as the plan numbers it.
@@ -129,6 +128,8 @@ def command(
                 say("Nothing to do.")
                 return
             _refuse_unsafe(safety)
+            from inkbox_sync.workflow import check_key_scope, run_sync
+
             warning = run_sync(check_key_scope(conn, plan.steps))
             if warning:
                 say(f"warning: {warning}", err=True)
@@ -167,6 +168,8 @@ def _saved_plan(conn: Connection, path: Path, targets: list[str]) -> tuple[Plan,
             numbers_checked=len(keep),
         )
     with read_progress(conn, "re-reading live state") as progress:
+        from inkbox_sync.workflow import reread_basis, run_sync
+
         live, stale = run_sync(
             reread_basis(
                 conn,
@@ -215,6 +218,9 @@ def _execute(conn: Connection, plan: Plan, options: GlobalOptions) -> None:
     steps = plan.steps
     total = len(steps)
     width = len(str(total))
+    from inkbox_sync.cli.progress import Progress
+    from inkbox_sync.workflow import run_steps, run_sync
+
     progress = Progress("applying", "writes", total=total, stats=conn.stats)
 
     def on_step(index: int, step: Step, error: str | None) -> None:

@@ -6,22 +6,27 @@ import os
 import tempfile
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from inkbox_sync.cli.context import Endpoint, GlobalOptions
 from inkbox_sync.cli.exiting import keep_until_exit
 from inkbox_sync.cli.output import say
-from inkbox_sync.cli.progress import Progress
-from inkbox_sync.client import Notice, NoticeBoard, RequestEvent, VersionChoice
 from inkbox_sync.errors import ConfigError
-from inkbox_sync.manifest import OnNamed, load_manifests, normalize_e164
-from inkbox_sync.model import DesiredState
+from inkbox_sync.manifest import normalize_e164
 from inkbox_sync.phases import Phases
-from inkbox_sync.plan import Plan
 from inkbox_sync.render.text import FULL_LINES, Detail
-from inkbox_sync.workflow import Connection, load_read_and_plan, run_sync
+
+# The client and the workflow are imported where they are used: `plan` and
+# `apply` fork the manifest loader first (`manifest.offload`), and the ~0.1 s
+# of importing them then runs beside it.
+if TYPE_CHECKING:
+    from inkbox_sync.cli.progress import Progress
+    from inkbox_sync.client import Notice, RequestEvent
+    from inkbox_sync.model import DesiredState
+    from inkbox_sync.plan import Plan
+    from inkbox_sync.workflow import Connection, Loader
 
 _TARGET_OPTION_HELP = "Limit to this number (E.164); repeat for several."
 
@@ -44,6 +49,9 @@ def parse_targets(values: Sequence[str]) -> list[str]:
 def connection(options: GlobalOptions, endpoint: Endpoint) -> Connection:
     """The API connection for a command; -v logs every failed attempt (429, 5xx, no
     answer: what went wrong and where), -vv every request (paths only, never the key)."""
+    from inkbox_sync.client import NoticeBoard, VersionChoice
+    from inkbox_sync.workflow import Connection
+
     on_request = None
     if options.verbose >= 2:
         on_request = _log_request
@@ -101,20 +109,15 @@ def report_phases(options: GlobalOptions, phases: Phases) -> None:
 
 def plan_manifests(
     conn: Connection,
-    paths: Sequence[Path],
+    load: Loader,
     targets: Collection[str],
     phases: Phases,
-    *,
-    loaded: DesiredState | None = None,
 ) -> tuple[DesiredState, Plan]:
-    """Load the manifests at `paths` while live state is read, then plan, with a
-    progress line (`workflow.load_read_and_plan`); `loaded`: already loaded."""
+    """Load the manifests with `load` (`manifest.offload.loading`) while live state
+    is read, then plan, with a progress line (`workflow.load_read_and_plan`)."""
+    from inkbox_sync.workflow import load_read_and_plan, run_sync
 
-    def load(on_named: OnNamed) -> DesiredState:
-        if loaded is not None:
-            return loaded
-        return load_manifests(list(paths), on_named=on_named)
-
+    phases.since_start("imports")  # these ran beside the forked loader
     with read_progress(conn) as progress:
         desired, plan, live = run_sync(
             load_read_and_plan(conn, load, targets=targets, progress=progress, phases=phases)
@@ -125,6 +128,8 @@ def plan_manifests(
 
 def read_progress(conn: Connection, label: str = "reading live state") -> Progress:
     """The progress of a read of live state, counted in rule requests."""
+    from inkbox_sync.cli.progress import Progress
+
     return Progress(label, "requests", stats=conn.stats)
 
 

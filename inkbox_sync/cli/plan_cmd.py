@@ -24,6 +24,7 @@ from inkbox_sync.cli.context import SubCommand, get_options, global_options
 from inkbox_sync.cli.output import color_on, data, github_annotation, say, scrubbed
 from inkbox_sync.errors import InkboxSyncError
 from inkbox_sync.manifest import load_manifests
+from inkbox_sync.manifest.offload import loading
 from inkbox_sync.model import DesiredPolicy, DesiredState
 from inkbox_sync.phases import Phases
 from inkbox_sync.plan import Plan, PlanWarning
@@ -90,11 +91,12 @@ def command(
     wanted = parse_targets(targets)
     # The embedded sandbox writes its state file when it starts: only for manifests
     # that load. Against an API, the reads start while the manifests load.
+    # Against an API, the loader is forked before anything else starts (`loading`).
     loaded = load_manifests(list(paths)) if options.sandbox is not None else None
-    with options.endpoint() as endpoint:
+    with loading(list(paths), loaded, phases) as load, options.endpoint() as endpoint:
         conn = connection(options, endpoint)
         started = time.monotonic()
-        desired, plan = plan_manifests(conn, paths, wanted, phases, loaded=loaded)
+        desired, plan = plan_manifests(conn, load, wanted, phases)
         source = endpoint.source
         report_stats(options, conn, time.monotonic() - started)
     if not plan.safety.verified:

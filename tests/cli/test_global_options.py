@@ -149,7 +149,7 @@ def test_an_api_key_after_the_subcommand_is_redacted_too(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"boom with {key}")
 
-    monkeypatch.setattr("inkbox_sync.cli.common.load_manifests", crash)
+    monkeypatch.setattr("inkbox_sync.cli.plan_cmd.loading", crash)
     monkeypatch.delenv("INKBOX_API_KEY", raising=False)
     with pytest.raises(SystemExit) as info:
         cli_main.main(["plan", "anything.yaml", "--api-key", key])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -121,3 +122,17 @@ def test_forcing_2026_06_against_2026_10_names_the_version_problem(tmp_path: Pat
         assert "410" in result.stderr and "--api-version auto" in result.stderr
         gone = [e for e in box.requests() if e["status"] == 410]
         assert len(gone) == 1  # not retried
+
+
+def test_the_manifests_load_in_a_child_forked_before_the_reads_start(box: SandboxProcess) -> None:
+    # `-v`'s phases line: the loader's span starts at the fork, before the client is
+    # even imported; loaded in a thread it would start after the reads.
+    result = run_cli(["plan", EXAMPLES, "-v"], box=box)
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("phases: "))
+    spans = {
+        name: (float(start), float(end))
+        for name, start, end in re.findall(r"(\w+) (\d+\.\d+)-(\d+\.\d+)", line)
+    }
+    assert spans["manifests"][0] < spans["reads"][0] < spans["manifests"][1]
+    assert "No changes." in result.stdout or "to create" in result.stdout

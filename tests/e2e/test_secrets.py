@@ -110,7 +110,7 @@ def test_a_crash_shows_its_traceback_redacted(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"boom with {KEY} and https://u:p@h.example.com/?token={TOKEN}")
 
-    monkeypatch.setattr("inkbox_sync.cli.common.load_manifests", crash)
+    monkeypatch.setattr("inkbox_sync.cli.plan_cmd.loading", crash)
     with pytest.raises(SystemExit) as info:
         cli_main.main(["--api-key", KEY, "plan", "anything.yaml"])
     assert info.value.code == 1

@@ -1,0 +1,211 @@
+"""Loading the manifests in a forked child process, on a core of its own.
+
+`plan` and `apply` read live state while the manifests load. In one process
+the two share the GIL, and at 100,000 rules both are CPU work of about a
+second: run in a thread, the loading slowed the pages the event loop could
+take in from ~380 to ~270-360 a second, and the reads from it. A child
+process loads on the other core instead. It
+tells the parent each file's holders as it names them (so the reads can choose
+their listing early), then hands over the result (`manifest.handoff`) or the
+ManifestError, through a pipe.
+
+The child is forked, so it needs no re-import and sees the same environment,
+and only from a process with one thread (forking beside other threads can
+leave their locks held in the child forever), on Linux (macOS forks badly
+under some system libraries); elsewhere `ChildLoad.start` returns None and
+the caller loads in a thread as before. The child ignores SIGINT: Ctrl-C is the
+parent's to handle, and the parent ends the child whenever it stops waiting
+for it (`close`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import marshal
+import os
+import signal
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Final
+
+from inkbox_sync.errors import Diagnostic, ManifestError
+from inkbox_sync.gcpause import gc_paused
+from inkbox_sync.manifest.files import OnNamed
+from inkbox_sync.model import DesiredState
+from inkbox_sync.phases import Phases
+
+__all__ = ["ChildLoad", "LoaderCrashed", "loading"]
+
+_HEADER: Final = struct.Struct("!cQ")  # kind, payload length
+_NAMES: Final = b"N"  # marshal (numbers, agents)
+_STATE: Final = b"S"  # one of handoff.encode's chunks of the DesiredState
+_DONE: Final = b"D"  # (empty) the last chunk is in
+_INVALID: Final = b"M"  # marshal of the ManifestError's diagnostics, as tuples
+_CRASHED: Final = b"C"  # any other exception: its traceback, as UTF-8
+
+
+@contextlib.contextmanager
+def loading(
+    paths: Sequence[Path | str],
+    loaded: DesiredState | None = None,
+    phases: Phases | None = None,
+) -> Iterator[Callable[[OnNamed | None], DesiredState]]:
+    """Start loading the manifests at `paths` now; yields `load(on_named)`, which
+    waits for the result (the workflow's Loader). In a child process where one
+    can be forked (call this before any thread starts), else in the caller's
+    thread when `load` is called. `loaded`: already loaded, `load` returns it.
+    `phases`: the "manifests" phase starts at the fork. Leaving the block ends
+    a child that is still loading."""
+    forked = time.perf_counter()
+    child = ChildLoad.start(paths) if loaded is None and paths else None
+    if child is not None and phases is not None:
+        phases.mark("manifests", forked, forked)  # the loader's own span extends it
+
+    def load(on_named: OnNamed | None) -> DesiredState:
+        if loaded is not None:
+            return loaded
+        if child is not None:
+            return child.result(on_named)
+        from inkbox_sync.manifest.loader import load_manifests
+
+        return load_manifests(paths, on_named=on_named)
+
+    try:
+        yield load
+    finally:
+        if child is not None:
+            child.close()
+
+
+class LoaderCrashed(RuntimeError):
+    """The loading child raised something other than a ManifestError (a bug), or
+    ended without a word (it was killed): not an error raised on purpose, so the
+    CLI shows it as a bug, with the child's traceback."""
+
+
+class ChildLoad:
+    """One manifest load running in a forked child; `result` waits for it."""
+
+    def __init__(self, pid: int, pipe: IO[bytes]) -> None:
+        self._pid = pid
+        self._pipe = pipe
+        self._reaped = False
+        self._status = 0
+
+    @classmethod
+    def start(
+        cls, paths: Sequence[Path | str], env: Mapping[str, str] | None = None
+    ) -> ChildLoad | None:
+        """Fork a child that loads `paths` now; None where that is not safe here."""
+        if sys.platform != "linux" or threading.active_count() != 1:
+            return None
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            # The child: load, hand over, and leave without running the parent's exits.
+            # It never collects garbage: all it builds is handed over, then it exits.
+            os.close(read_end)
+            code = 1
+            try:
+                gc.disable()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                with os.fdopen(write_end, "wb") as out:
+                    _load_and_send(paths, env, out)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        return cls(pid, os.fdopen(read_end, "rb"))
+
+    def result(self, on_named: OnNamed | None = None) -> DesiredState:
+        """The desired state the child loaded, telling `on_named` the holders it names
+        meanwhile. Raises the load's ManifestError, or LoaderCrashed."""
+        from inkbox_sync.manifest.handoff import Decoder
+
+        decoder = Decoder()
+        # ~200,000 objects are built here: a collection meanwhile would walk them all
+        try:
+            with gc_paused():
+                while True:
+                    header = self._pipe.read(_HEADER.size)
+                    if len(header) < _HEADER.size:
+                        raise LoaderCrashed(
+                            f"the manifest loader ended early ({self._exit_status()})"
+                        )
+                    kind, size = _HEADER.unpack(header)
+                    payload = self._pipe.read(size)
+                    if len(payload) < size:
+                        raise LoaderCrashed(
+                            f"the manifest loader ended early ({self._exit_status()})"
+                        )
+                    if kind == _NAMES:
+                        if on_named is not None:
+                            numbers, agents = marshal.loads(payload)
+                            on_named(numbers, agents)
+                    elif kind == _STATE:
+                        decoder.add(payload)
+                    elif kind == _DONE:
+                        return decoder.state()
+                    elif kind == _INVALID:
+                        raise ManifestError([Diagnostic(*d) for d in marshal.loads(payload)])
+                    else:
+                        raise LoaderCrashed(
+                            "the manifest loader failed:\n" + payload.decode("utf-8", "replace")
+                        )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """End the child (if it still runs) and reap it; idempotent."""
+        if self._reaped:
+            return
+        self._pipe.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        self._exit_status()
+
+    def _exit_status(self) -> str:
+        if not self._reaped:
+            _, status = os.waitpid(self._pid, 0)
+            self._reaped = True
+            self._status = status
+        if os.WIFSIGNALED(self._status):
+            return f"killed by signal {os.WTERMSIG(self._status)}"
+        return f"exit status {os.waitstatus_to_exitcode(self._status)}"
+
+
+def _load_and_send(
+    paths: Sequence[Path | str], env: Mapping[str, str] | None, out: IO[bytes]
+) -> None:
+    """The child's whole job. Everything it has to say goes down the pipe."""
+    from inkbox_sync.manifest import handoff
+    from inkbox_sync.manifest.loader import load_manifest_set
+
+    def send(kind: bytes, payload: bytes) -> None:
+        out.write(_HEADER.pack(kind, len(payload)))
+        out.write(payload)
+        out.flush()
+
+    def named(numbers: object, agents: object) -> None:
+        send(_NAMES, marshal.dumps((list(numbers), list(agents))))  # type: ignore[call-overload]
+
+    try:
+        loaded = load_manifest_set(paths, env, on_named=named)
+    except ManifestError as exc:
+        send(
+            _INVALID,
+            marshal.dumps([(d.file, d.line, d.column, d.message) for d in exc.diagnostics]),
+        )
+        return
+    except Exception:  # a bug: the parent shows it with this traceback
+        send(_CRASHED, traceback.format_exc().encode("utf-8", "replace"))
+        return
+    for chunk in handoff.encode(loaded.state):
+        send(_STATE, chunk)
+    send(_DONE, b"")
