@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.gcpause import gc_paused
 from inkbox_sync.manifest.files import OnNamed, manifest_files, read_text
-from inkbox_sync.manifest.normalize import normalize_e164
-from inkbox_sync.manifest.skim import MANAGING_KEYS, skim
+from inkbox_sync.manifest.skim import MANAGING_KEYS, normalized, skim_names
 from inkbox_sync.manifest.yamlnodes import Document, compose
 from inkbox_sync.model import DesiredPolicy, DesiredState
 
@@ -65,23 +64,6 @@ def load_manifest_set(
     environment = os.environ if env is None else env
     with gc_paused():
         return _load(paths, environment, on_named, skimming)
-
-
-def skim_names(paths: Sequence[Path | str], on_named: OnNamed) -> set[str]:
-    """Tell `on_named` the holders of each file at `paths` that `manifest.skim` can
-    read (a few ms per file, where composing takes ~60 ms per 10,000 rules), so a
-    plan's reads can choose their listing before composing starts. Returns the
-    files (as shown) it could not name; ones that do not read are among them."""
-    files, _ = manifest_files(paths)
-    unnamed: set[str] = set()
-    for shown, path in files:
-        text, problems = read_text(shown, path)
-        skimmed = skim(text) if text is not None and not problems else None
-        if skimmed is None:
-            unnamed.add(shown)
-        else:
-            on_named(*_normalized(*skimmed))
-    return unnamed
 
 
 def _load(
@@ -156,13 +138,7 @@ def _managing(data: object) -> tuple[list[str], list[str]]:
                     if isinstance(entry, dict)
                     and any(entry.get(name) is not None for name in MANAGING_KEYS)
                 )
-    return _normalized(numbers, agents)
-
-
-def _normalized(numbers: list[str], agents: list[str]) -> tuple[list[str], list[str]]:
-    """Numbers as E.164 (those that are not cannot be read, and fail the load)."""
-    normalized = (normalize_e164(raw) for raw in numbers)
-    return [n for n in normalized if n is not None], agents
+    return normalized(numbers, agents)
 
 
 def _rule_rows(state: DesiredState) -> int:

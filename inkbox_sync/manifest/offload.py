@@ -13,9 +13,9 @@ The child is forked, so it needs no re-import and sees the same environment,
 and only from a process with one thread (forking beside other threads can
 leave their locks held in the child forever), on Linux (macOS forks badly
 under some system libraries); elsewhere `ChildLoad.start` returns None and
-the caller loads in a thread as before. The child ignores SIGINT: Ctrl-C is the
-parent's to handle, and the parent ends the child whenever it stops waiting
-for it (`close`).
+the caller loads in a thread as before. The child ignores SIGINT and SIGTERM:
+they are the parent's to handle, and the parent ends the child whenever it
+stops waiting for it (`close`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,10 @@ class ChildLoad:
             code = 1
             try:
                 gc.disable()
+                # Ctrl-C and SIGTERM (also when sent to the whole process group) are
+                # the parent's to handle; it ends the child with SIGKILL.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 with os.fdopen(write_end, "wb") as out:
                     _load_and_send(paths, env, out)
                 code = 0
@@ -184,8 +187,7 @@ def _load_and_send(
     paths: Sequence[Path | str], env: Mapping[str, str] | None, out: IO[bytes]
 ) -> None:
     """The child's whole job. Everything it has to say goes down the pipe."""
-    from inkbox_sync.manifest import handoff
-    from inkbox_sync.manifest.loader import load_manifest_set
+    from inkbox_sync.manifest.skim import skim_names
 
     def send(kind: bytes, payload: bytes) -> None:
         out.write(_HEADER.pack(kind, len(payload)))
@@ -196,7 +198,13 @@ def _load_and_send(
         send(_NAMES, marshal.dumps((list(numbers), list(agents))))  # type: ignore[call-overload]
 
     try:
-        loaded = load_manifest_set(paths, env, on_named=named)
+        # Skimming first, before PyYAML is even imported: the names are what the
+        # reads wait for. Composing then names every file again (a set: harmless).
+        skim_names(paths, named)
+        from inkbox_sync.manifest import handoff
+        from inkbox_sync.manifest.loader import load_manifest_set
+
+        loaded = load_manifest_set(paths, env, on_named=named, skimming=False)
     except ManifestError as exc:
         send(
             _INVALID,

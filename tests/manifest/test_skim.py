@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inkbox_sync.manifest.loader import _managing, _normalized
-from inkbox_sync.manifest.skim import skim
+from inkbox_sync.manifest.loader import _managing
+from inkbox_sync.manifest.skim import normalized, skim
 from inkbox_sync.manifest.yamlnodes import compose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def composed_names(text: str) -> tuple[list[str], list[str]] | None:
 
 def skimmed_names(text: str) -> tuple[list[str], list[str]] | None:
     found = skim(text)
-    return None if found is None else _normalized(*found)
+    return None if found is None else normalized(*found)
 
 
 def agrees(text: str) -> tuple[list[str], list[str]] | None:
