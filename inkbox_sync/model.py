@@ -108,7 +108,8 @@ class Capabilities:
 
 @dataclass(slots=True, unsafe_hash=True)  # not frozen (one per rule): see the module docstring
 class Location:
-    """Where something was declared: file path, 1-based line and column."""
+    """Where something was declared: file path, 1-based line and column. Hashed (a
+    key of `DesiredState.key_locations`), so never changed once made."""
 
     file: str
     line: int

@@ -9,7 +9,9 @@ and ints that `marshal` writes and reads in C, with shared objects (a policy's
 rules, used by many numbers) written once. It goes in chunks of 10,000 rules,
 so the parent builds one (~15 ms) while the child encodes the next.
 
-Decoding `encode(s)` gives a state equal to `s`, object sharing included. The
+Decoding `encode(s)` gives a state equal to `s`, and a rule object shared
+between holders (a policy's) is shared again; other objects come back equal,
+as new ones. The
 bytes are only ever read by the program that wrote them (a forked child of
 this process), so the format carries no version.
 """
@@ -183,7 +185,7 @@ class Decoder:
             agent = self._holder(DesiredAgent, _AGENT_FIELDS, raw)
             self._agents[agent.handle] = agent
         if key_locations is not None:
-            where = self._location
+            where = self._at  # (never None here)
             self._state = DesiredState(
                 numbers=self._numbers,
                 agents=self._agents,
@@ -196,8 +198,11 @@ class Decoder:
             raise ValueError("the last chunk of the desired state is missing")
         return self._state
 
-    def _location(self, raw: tuple[int, int, int] | None) -> Any:
-        return None if raw is None else Location(self._paths[raw[0]], raw[1], raw[2])
+    def _location(self, raw: tuple[int, int, int] | None) -> Location | None:
+        return None if raw is None else self._at(raw)
+
+    def _at(self, raw: tuple[int, int, int]) -> Location:
+        return Location(self._paths[raw[0]], raw[1], raw[2])
 
     def _value(self, name: str, raw: Any) -> Any:
         if raw is ...:

@@ -14,8 +14,10 @@ and only from a process with one thread (forking beside other threads can
 leave their locks held in the child forever), on Linux (macOS forks badly
 under some system libraries); elsewhere `ChildLoad.start` returns None and
 the caller loads in a thread as before. The child ignores SIGINT and SIGTERM:
-they are the parent's to handle, and the parent ends the child whenever it
-stops waiting for it (`close`).
+they are the parent's to handle, and the parent ends the child (SIGKILL)
+whenever it stops waiting for it (`close`). A Ctrl-C while the manifests load
+ends the command once the load is in, as with a loading thread (a second one
+at once: the child is killed on the way out).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Final
 
@@ -48,6 +50,7 @@ _STATE: Final = b"S"  # one of handoff.encode's chunks of the DesiredState
 _DONE: Final = b"D"  # (empty) the last chunk is in
 _INVALID: Final = b"M"  # marshal of the ManifestError's diagnostics, as tuples
 _CRASHED: Final = b"C"  # any other exception: its traceback, as UTF-8
+_LEFT_TO_THE_PARENT: Final = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
@@ -97,32 +100,46 @@ class ChildLoad:
         self._pipe = pipe
         self._reaped = False
         self._status = 0
+        # `close` may come from the main thread (the command ending, on a second
+        # Ctrl-C say) while `result` reads in a worker thread, which closes too.
+        self._lock = threading.Lock()
 
     @classmethod
     def start(
         cls, paths: Sequence[Path | str], env: Mapping[str, str] | None = None
     ) -> ChildLoad | None:
-        """Fork a child that loads `paths` now; None where that is not safe here."""
+        """Fork a child that loads `paths` now; None where that is not safe here (or
+        the fork fails: then the caller loads in a thread)."""
         if sys.platform != "linux" or threading.active_count() != 1:
             return None
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        # Held back over the fork, so that a Ctrl-C cannot reach the child before it
+        # ignores them (it would unwind through a copy of the CLI); the parent's
+        # arrive when the mask is restored.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _LEFT_TO_THE_PARENT)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            os.close(read_end)
+            os.close(write_end)
+            return None
         if pid == 0:
             # The child: load, hand over, and leave without running the parent's exits.
             # It never collects garbage: all it builds is handed over, then it exits.
-            os.close(read_end)
             code = 1
             try:
+                for signum in _LEFT_TO_THE_PARENT:
+                    signal.signal(signum, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 gc.disable()
-                # Ctrl-C and SIGTERM (also when sent to the whole process group) are
-                # the parent's to handle; it ends the child with SIGKILL.
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                os.close(read_end)
                 with os.fdopen(write_end, "wb") as out:
                     _load_and_send(paths, env, out)
                 code = 0
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_end)
         return cls(pid, os.fdopen(read_end, "rb"))
 
@@ -165,22 +182,28 @@ class ChildLoad:
             self.close()
 
     def close(self) -> None:
-        """End the child (if it still runs) and reap it; idempotent."""
-        if self._reaped:
-            return
-        self._pipe.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        self._exit_status()
+        """End the child (if it still runs) and reap it; idempotent, from any thread.
+        The child is killed first: a `result` blocked reading the pipe then sees its
+        end at once, and returns (raising LoaderCrashed) instead of holding on."""
+        with self._lock:
+            if not self._reaped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._pid, signal.SIGKILL)
+                self._reap()
+        with contextlib.suppress(OSError, ValueError):
+            self._pipe.close()
 
     def _exit_status(self) -> str:
-        if not self._reaped:
-            _, status = os.waitpid(self._pid, 0)
-            self._reaped = True
-            self._status = status
+        with self._lock:
+            if not self._reaped:
+                self._reap()
         if os.WIFSIGNALED(self._status):
             return f"killed by signal {os.WTERMSIG(self._status)}"
         return f"exit status {os.waitstatus_to_exitcode(self._status)}"
+
+    def _reap(self) -> None:
+        _, self._status = os.waitpid(self._pid, 0)
+        self._reaped = True
 
 
 def _load_and_send(
@@ -194,8 +217,8 @@ def _load_and_send(
         out.write(payload)
         out.flush()
 
-    def named(numbers: object, agents: object) -> None:
-        send(_NAMES, marshal.dumps((list(numbers), list(agents))))  # type: ignore[call-overload]
+    def named(numbers: Iterable[str], agents: Iterable[str]) -> None:
+        send(_NAMES, marshal.dumps((list(numbers), list(agents))))
 
     try:
         # Skimming first, before PyYAML is even imported: the names are what the
@@ -205,15 +228,13 @@ def _load_and_send(
         from inkbox_sync.manifest.loader import load_manifest_set
 
         loaded = load_manifest_set(paths, env, on_named=named, skimming=False)
+        for chunk in handoff.encode(loaded.state):
+            send(_STATE, chunk)
+        send(_DONE, b"")
     except ManifestError as exc:
         send(
             _INVALID,
             marshal.dumps([(d.file, d.line, d.column, d.message) for d in exc.diagnostics]),
         )
-        return
-    except Exception:  # a bug: the parent shows it with this traceback
+    except BaseException:  # a bug: the parent shows it with this traceback
         send(_CRASHED, traceback.format_exc().encode("utf-8", "replace"))
-        return
-    for chunk in handoff.encode(loaded.state):
-        send(_STATE, chunk)
-    send(_DONE, b"")

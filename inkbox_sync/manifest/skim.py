@@ -5,18 +5,20 @@ that the reader would choose it (`client.demand`), and composing a file with
 the YAML parser costs ~60 ms per 10,000 rules: half a fleet's files take
 ~0.3 s before the first page may be asked for. Skimming reads the same answer
 from the text alone, for the files written in the plain block style that
-manifests are written in (and `export` writes), at a few ms per file.
+manifests are written in, at ~10 ms per file.
 
 It is exact or silent: `skim(text)` is either None ("not sure") or, for a text
 that composes and validates, exactly what `loader._managing` reads from the
 composed data. The text qualifies only if every line is a *simple line*: blank,
 a comment, or (after its indentation and any `- ` markers) a key and/or a
 value that ends on that line (a quoted string, a one-line flow collection of
-scalars, or a plain scalar), with no tab, CR, directive, second document,
-anchor, alias, tag, block scalar or complex key. YAML made of such lines has
+scalars, or a plain scalar), with no tab, CR or other line break, directive,
+second document, anchor, alias, tag, block scalar or complex key, and the
+document not indented as a whole. YAML made of such lines has
 the structure its indentation shows, so the entries of `numbers:` and
 `agents:` and their keys can be read from the lines indented least. Anything
-else, or anything odd on those lines, makes it None, and the loader names that
+else, or anything odd on those lines (a value that may go on over the next
+line, or may be a null written there), makes it None, and the loader names that
 file's holders once it is composed instead. A wrong name here could only make
 a plan read the org-wide listing when it would not have chosen it; a test holds
 skimming against the composer on the examples and on generated manifests.
@@ -39,7 +41,7 @@ _SQ: Final = r"'(?:[^'\n]++|'')*+'"
 # A plain scalar in block context: no indicator first; no ": ", " #" or line end inside.
 _PLAIN: Final = (
     r"""(?:[^\s\-?:,\[\]{}#&*!|>'"%@`]|[-?:](?=[^\s,\[\]{}]))"""
-    r"(?:[^\s:#]++|:(?=[^\s,\[\]{}])|[ ]++(?=[^\s#])|\#)*+"
+    r"(?:[^\s:#]++|:(?=[^\s,\[\]{}])|[ ]++(?=[^\s#:]|:[^\s,\[\]{}])|\#)*+"
 )
 # Inside a one-line flow collection: quoted, or plain without flow indicators.
 _FLOW_PLAIN: Final = r"""[^\s,\[\]{}#'"&*!|>%@`?:-](?:[^\s,\[\]{}:#]++|[ ]++(?=[^\s,\[\]{}#:]))*+"""
@@ -60,8 +62,10 @@ _SIMPLE: Final = re.compile(rf"(?:---[ ]*+\n)?(?:{_LINE}\n)*+(?:{_LINE})?")
 #: The lines that are neither blank nor a comment: (indent, rest).
 _CONTENT: Final = re.compile(r"^([ ]*+)([^ \n#][^\n]*+)$", re.MULTILINE)
 #: A mapping entry on a simple line: key, then the value written on the line, if any.
-_ENTRY: Final = re.compile(rf"({_SCALAR}):(?:[ ]++(.*?))?{_COMMENT}[ ]*+")
+_ENTRY: Final = re.compile(rf"({_SCALAR}):(?:[ ]++(?!\#)(.*?))?{_COMMENT}[ ]*+")
 _NULLS: Final = frozenset({"", "~", "null", "Null", "NULL"})
+#: Tabs; what libyaml also breaks lines at (\r and these); a BOM past the start.
+_ODD: Final = ("\t", "\r", "\x85", "\u2028", "\u2029", "\ufeff")
 _SECTIONS: Final = ("numbers", "agents")
 #: The keys of a holder's entry that manage its policy: the resolved holder then has
 #: rules, a mode or an expectation, which is what `planner.rules_wanted` asks.
@@ -81,11 +85,13 @@ MANAGING_KEYS: Final = frozenset(
 def skim(text: str) -> tuple[list[str], list[str]] | None:
     """(numbers as written, agent handles) whose entries manage their policy, or
     None when the text is not plain enough to be sure (see the module)."""
-    if "\t" in text or "\r" in text or _SIMPLE.fullmatch(text) is None:
+    if any(odd in text for odd in _ODD) or _SIMPLE.fullmatch(text) is None:
         return None
     lines = [(len(m[1]), m[2]) for m in _CONTENT.finditer(text)]
     if lines and lines[0][1].startswith("---"):
         lines = lines[1:]
+    if lines and lines[0][0] != 0:
+        return None  # the whole document indented: leave it to the composer
     found: dict[str, list[str]] = {name: [] for name in _SECTIONS}
     i, total = 0, len(lines)
     while i < total:
@@ -127,7 +133,7 @@ def _managing(lines: list[tuple[int, str]]) -> list[str] | None:
         if indent > level:
             continue
         head = _entry(rest)
-        if head is None or head[1] is not None or rest.startswith("- "):
+        if head is None or head[1] is not None or _is_item(rest):
             return None  # an item, or an entry written on one line: not sure
         name = head[0]
         start = i
@@ -150,7 +156,7 @@ def _keys(body: list[tuple[int, str]]) -> bool | None:
     level = body[0][0]
     manages = False
     for j, (indent, rest) in enumerate(body):
-        if indent != level or rest.startswith("-"):
+        if indent != level or _is_item(rest):
             continue  # deeper: inside a value; `- ` at the key's indent: a sequence item
         head = _entry(rest)
         if head is None:
@@ -158,14 +164,24 @@ def _keys(body: list[tuple[int, str]]) -> bool | None:
         key, value = head
         if key not in MANAGING_KEYS:
             continue
+        after = body[j + 1] if j + 1 < len(body) else None
         if value is not None:
+            if after is not None and after[0] > level:
+                return None  # a plain scalar going on over the next line
             manages = manages or value not in _NULLS
             continue
-        # Only a key: its value is what follows, deeper or as `- ` items at its indent.
-        after = body[j + 1] if j + 1 < len(body) else None
-        if after is not None and (after[0] > level or after[1].startswith("-")):
+        # Only a key: its value is what follows, deeper or as `- ` items at its indent;
+        # a mapping or a sequence (a scalar there, null perhaps: not sure).
+        if after is not None and (after[0] > level or _is_item(after[1])):
+            if not _is_item(after[1]) and _entry(after[1]) is None:
+                return None
             manages = True
     return manages
+
+
+def _is_item(rest: str) -> bool:
+    """Whether a line (after its indent) is a sequence item (`-x: 1` is a key)."""
+    return rest == "-" or rest.startswith("- ")
 
 
 def _entry(rest: str) -> tuple[str, str | None] | None:

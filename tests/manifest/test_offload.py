@@ -215,3 +215,58 @@ def test_leaving_the_block_ends_a_child_still_loading_and_threads_mean_no_fork(
         tmp_path,
     )
     assert out == [[], True, 300]
+
+
+def test_closing_from_another_thread_ends_a_wait_on_the_child_at_once(tmp_path: Path) -> None:
+    # The command ending (a second Ctrl-C) while a worker thread waits for the child:
+    # the child is killed first, so the worker sees the pipe's end instead of hanging.
+    (tmp_path / "a.yaml").write_text(fleet(1000, 60))
+    out = run(
+        """
+        import json, threading, time
+        from inkbox_sync.manifest.offload import ChildLoad, LoaderCrashed
+
+        child = ChildLoad.start(["."])
+        seen = []
+
+        def wait():
+            try:
+                child.result()
+                seen.append("loaded")
+            except LoaderCrashed as exc:
+                seen.append(str(exc))
+
+        worker = threading.Thread(target=wait)
+        worker.start()
+        time.sleep(0.05)
+        began = time.monotonic()
+        child.close()
+        worker.join(10)
+        print(json.dumps([seen, time.monotonic() - began < 2, worker.is_alive()]))
+        """,
+        tmp_path,
+    )
+    assert out == [[["the manifest loader ended early (killed by signal 9)"], True, False]]
+
+
+def test_a_state_that_cannot_be_handed_over_is_shown_as_a_bug(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(fleet(2, 2))
+    out = run(
+        """
+        import json
+        from inkbox_sync.manifest import handoff
+        from inkbox_sync.manifest.offload import ChildLoad, LoaderCrashed
+
+        def unmarshallable(state, rules_per_chunk=10_000):
+            raise ValueError("unmarshallable object")
+            yield b""
+
+        handoff.encode = unmarshallable  # the child forks with this
+        try:
+            ChildLoad.start(["."]).result()
+        except LoaderCrashed as exc:
+            print(json.dumps(str(exc)))
+        """,
+        tmp_path,
+    )
+    assert "ValueError: unmarshallable object" in out[0]  # type: ignore[operator]

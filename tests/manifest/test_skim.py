@@ -119,6 +119,15 @@ def test_a_plain_manifest_skims_to_exactly_the_composed_names() -> None:
         # entries written on one line, or a section that is not a block mapping
         'numbers:\n  "+14155550001": {allow: []}\n',
         'numbers: {"+14155550001": {allow: []}}\n',
+        # a value on the next line that may be null, or a plain scalar going on
+        'numbers:\n  "+14155550001":\n    allow:\n      ~\n',
+        'numbers:\n  "+14155550001":\n    allow: ~\n      x\n',
+        # the whole document indented; line breaks only libyaml sees
+        '  numbers:\n    "+14155550001":\n      allow: []\n',
+        'numbers:\n  "+14155550001":\n    note: a # c\u2028    allow: [x]\n',
+        # a space before the colon
+        'numbers :\n  "+14155550001":\n    allow: []\n',
+        'numbers:\n  "+14155550001":\n    allow : []\n',
         # a key whose spelling needs an escape to read
         'numbers:\n  "+1415555\\u00300001":\n    allow: []\n',
     ],
@@ -135,6 +144,9 @@ def test_what_skimming_cannot_be_sure_of_it_leaves_to_the_composer(text: str) ->
         ('numbers:\n  "+14155550001":\n    allow:\n    block: ~\n', []),  # both null
         ('numbers:\n  "+14155550001":\n    "allow": "x"\n', ["+14155550001"]),
         ('numbers:\n  "+14155550001":\n    note: x\n', []),
+        ('numbers:\n  "+14155550001":\n    allow: # none yet\n', []),  # a comment is no value
+        ('numbers:\n  "+14155550001":\n    allow:\n    -x: 1\n', []),  # `-x` is a key
+        ('numbers:\n  "+14155550001":\n    allow:\n      - "+1"\n', ["+14155550001"]),
         ("numbers:\n", []),
         # a plain scalar over two lines: its second line is deeper than its key
         ('numbers:\n  "+14155550001":\n    note: a\n      b\n    allow: []\n', ["+14155550001"]),
@@ -207,7 +219,8 @@ def test_generated_manifests_skim_exactly_or_not_at_all(
     if comment:
         text = "# managed by hand\n" + text.replace("\n", "  # note\n", 1)
     agrees(text)
-    agrees(textwrap.indent(text, "") + "\n\n")
+    agrees(text + "\n\n")
+    agrees(textwrap.indent(text, "  "))  # the whole document indented
 
 
 def test_generated_block_manifests_do_skim() -> None:
