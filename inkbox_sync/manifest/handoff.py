@@ -53,7 +53,6 @@ class _Writer:
         self.files: dict[str, int] = {}
         self.rules: list[_RawRule] = []
         self.rule_ids: dict[int, int] = {}
-        self.keep: list[object] = []  # what the ids refer to stays alive until written
 
     def location(self, location: Location | None) -> object:
         if location is None:
@@ -65,7 +64,8 @@ class _Writer:
         """(targets, entries): each entry the index of its rule, or a pair of them."""
         if rules is None:
             return None
-        ids, table, files, keep = self.rule_ids, self.rules, self.files, self.keep
+        # (ids are safe as keys: the state being encoded holds every rule alive)
+        ids, table, files = self.rule_ids, self.rules, self.files
 
         def index(rule: DesiredRule) -> int:
             found = ids.get(id(rule))
@@ -91,7 +91,6 @@ class _Writer:
                     rule.direction,
                 )
             )
-            keep.append(rule)
             return found
 
         entries = [

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.gcpause import gc_paused
 from inkbox_sync.manifest.files import OnNamed, manifest_files, read_text
-from inkbox_sync.manifest.skim import MANAGING_KEYS, normalized, skim_names
+from inkbox_sync.manifest.skim import MANAGING_KEYS, normalized, skim_texts
 from inkbox_sync.manifest.yamlnodes import Document, compose
 from inkbox_sync.model import DesiredPolicy, DesiredState
 
@@ -55,7 +55,7 @@ def load_manifest_set(
     `env` is where `${VAR}` comes from (default: the process environment).
     `on_named`, if given, is told the holders of each file that manage their
     policy, before the file is validated: first those of every file that skims
-    (`skim_names`), then those of each other file once it is composed
+    (`manifest.skim`), then those of each other file once it is composed
     (`skimming=False`: of every file, once composed). For a load that succeeds,
     together exactly the holders for which `planner.rules_wanted` of the result
     is true (a reader can start reading their rules meanwhile).
@@ -72,13 +72,14 @@ def _load(
     on_named: OnNamed | None,
     skimming: bool,
 ) -> ManifestSet:
+    files, diagnostics = manifest_files(paths)
+    texts = [read_text(shown, path) for shown, path in files]
     unnamed: set[str] = set()  # the files named once composed
     if on_named is not None and skimming:
-        unnamed = skim_names(paths, on_named)
-    files, diagnostics = manifest_files(paths)
-    if on_named is not None and not skimming:
+        read = [(shown, *got) for (shown, _), got in zip(files, texts, strict=True)]
+        unnamed = skim_texts(read, on_named)
+    elif on_named is not None:
         unnamed = {shown for shown, _ in files}
-    texts = [read_text(shown, path) for shown, path in files]
     composed: list[tuple[Document | None, list[Diagnostic]]] = []
     for (shown, _), (text, problems) in zip(files, texts, strict=True):
         document = None

@@ -152,18 +152,7 @@ class ChildLoad:
         # ~200,000 objects are built here: a collection meanwhile would walk them all
         try:
             with gc_paused():
-                while True:
-                    header = self._pipe.read(_HEADER.size)
-                    if len(header) < _HEADER.size:
-                        raise LoaderCrashed(
-                            f"the manifest loader ended early ({self._exit_status()})"
-                        )
-                    kind, size = _HEADER.unpack(header)
-                    payload = self._pipe.read(size)
-                    if len(payload) < size:
-                        raise LoaderCrashed(
-                            f"the manifest loader ended early ({self._exit_status()})"
-                        )
+                for kind, payload in self._frames():
                     if kind == _NAMES:
                         if on_named is not None:
                             numbers, agents = marshal.loads(payload)
@@ -178,8 +167,21 @@ class ChildLoad:
                         raise LoaderCrashed(
                             "the manifest loader failed:\n" + payload.decode("utf-8", "replace")
                         )
+                raise LoaderCrashed(f"the manifest loader ended early ({self._exit_status()})")
         finally:
             self.close()
+
+    def _frames(self) -> Iterator[tuple[bytes, bytes]]:
+        """(kind, payload) of each whole frame the child wrote, until the pipe ends."""
+        while True:
+            header = self._pipe.read(_HEADER.size)
+            if len(header) < _HEADER.size:
+                return
+            kind, size = _HEADER.unpack(header)
+            payload = self._pipe.read(size)
+            if len(payload) < size:
+                return
+            yield kind, payload
 
     def close(self) -> None:
         """End the child (if it still runs) and reap it; idempotent, from any thread.
