@@ -86,12 +86,16 @@ def _log_request(event: RequestEvent) -> None:
     say(f"  {event.method} {path} -> {outcome} {event.elapsed * 1000:.0f} ms{retry}", err=True)
 
 
-def report_stats(options: GlobalOptions, conn: Connection, elapsed: float) -> None:
-    """With -v: how many requests the command made, and what the API pushed back with."""
+def report_stats(options: GlobalOptions, conn: Connection, elapsed: float | None = None) -> None:
+    """With -v: how many requests the command made, and what the API pushed back with.
+    `elapsed`: the seconds they are said to have taken; by default their own span,
+    from the first one sent to the last one's end (`ClientStats.api_seconds`)."""
     if options.verbose < 1:
         return
     say(conn.version.describe(), err=True)
     s = conn.stats
+    if elapsed is None:
+        elapsed = s.api_seconds
     by_method = ", ".join(f"{m} {n}" for m, n in sorted(s.requests.items()))
     say(
         f"{s.total_requests} requests ({by_method or 'none'}) in {elapsed:.2f}s; "

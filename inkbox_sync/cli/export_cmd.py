@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,11 +75,10 @@ def command(
     wanted = parse_targets(targets)
     with options.endpoint() as endpoint:
         conn = connection(options, endpoint)
-        started = time.monotonic()
         with read_progress(conn) as progress:
             live = run_sync(read_everything(conn, wanted, progress))
         keep_until_exit(live)  # the whole organisation: never freed object by object
-        report_stats(options, conn, time.monotonic() - started)
+        report_stats(options, conn)
         source = endpoint.source
     missing = sorted(set(wanted) - set(live.numbers))
     if missing:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import click
@@ -95,10 +94,9 @@ def command(
     loaded = load_manifests(list(paths)) if options.sandbox is not None else None
     with loading(list(paths), loaded, phases) as load, options.endpoint() as endpoint:
         conn = connection(options, endpoint)
-        started = time.monotonic()
         desired, plan = plan_manifests(conn, load, wanted, phases)
         source = endpoint.source
-        report_stats(options, conn, time.monotonic() - started)
+        report_stats(options, conn)
     if not plan.safety.verified:
         raise InkboxSyncError(
             "internal error: the planner produced a plan the safety checker refutes; "

@@ -126,10 +126,23 @@ class ClientStats:
     waiting: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+    #: `time.perf_counter()` when the first attempt was sent, and when the latest
+    #: one ended (answered or failed): the span the requests took (`api_seconds`).
+    first_sent: float | None = None
+    last_ended: float | None = None
 
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
+
+    @property
+    def api_seconds(self) -> float:
+        """From the first attempt sent to the end of the last: the command's time on
+        the API, without what it did before its first request (imports, loading,
+        connecting options) or after its last answer (planning, output)."""
+        if self.first_sent is None or self.last_ended is None:
+            return 0.0
+        return self.last_ended - self.first_sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +430,8 @@ class Transport:
             seq = self._pacer.sent()
             self.stats.requests[method] += 1
             started = time.perf_counter()
+            if self.stats.first_sent is None:
+                self.stats.first_sent = started
             try:
                 # The whole URL as one string: httpx parses it once, instead of
                 # parsing the path, merging it into base_url and merging params.
@@ -502,6 +517,9 @@ class Transport:
         attempt: int,
         error: str | None,
     ) -> None:
+        """An attempt ended, answered or not (a cancelled one never gets here): the
+        stats' API span ends here for now, and `-vv` hears of it."""
+        self.stats.last_ended = time.perf_counter()
         if self._on_request is None:
             return
         event = RequestEvent(
