@@ -30,8 +30,9 @@ from typing import Any, Final
 
 from inkbox_sync.sandbox.app import Response
 
-#: (method, request target, X-API-Key or None, body) -> response
-Dispatch = Callable[[str, str, str | None, bytes], Response]
+#: (method, request target, X-API-Key or None, body, arrived) -> response; `arrived`
+#: is the time.monotonic() at which the request line had been read.
+Dispatch = Callable[[str, str, str | None, bytes, float], Response]
 
 _IDLE_TIMEOUT: Final = 120.0  # seconds a keep-alive connection may sit idle
 _MAX_BODY: Final = 256 * 1024 * 1024  # a 100,000-rule state document is ~30 MB
@@ -88,6 +89,14 @@ class RequestHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection, alive=True)
+        self._arrived = 0.0
+
+    def parse_request(self) -> bool:
+        # The library calls this as soon as it has read a request line: the request
+        # has arrived, and the latency counts from here (parsing its head is the
+        # sandbox's own work, inside the latency like the rest).
+        self._arrived = time.monotonic()
+        return super().parse_request()
 
     def finish(self) -> None:
         try:
@@ -112,7 +121,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         try:
             response = self.server.dispatch(
-                self.command, self.path, self.headers.get("X-API-Key"), body
+                self.command, self.path, self.headers.get("X-API-Key"), body, self._arrived
             )
         except Exception:
             traceback.print_exc(file=sys.stderr)
@@ -140,14 +149,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         return int(value)
 
     def _send(self, response: Response) -> None:
+        """The head into the write buffer, the latency slept out, then the body: what is
+        left after the sleep is a copy and the one send (`handle_one_request` flushes)."""
         status = HTTPStatus(response.status)
         payload = b""
         if status != HTTPStatus.NO_CONTENT:
             payload = response.encoded or json.dumps(response.body).encode()
-        if response.not_before is not None:
-            wait = response.not_before - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)  # the latency, less what encoding took already
         self.send_response(status)
         if status != HTTPStatus.NO_CONTENT:
             self.send_header("Content-Type", "application/json")
@@ -157,8 +164,14 @@ class RequestHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
+        if response.not_before is not None:
+            wait = response.not_before - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # the latency, less the work done since the request arrived
         if self.command != "HEAD":  # HEAD only reaches here as the library's 501
-            self.wfile.write(payload)  # buffered with the head: the library sends both at once
+            # Buffered with the head (a body over the buffer goes out at once, after
+            # the head): the library sends both together when it flushes.
+            self.wfile.write(payload)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The library's own refusals, as JSON `{"detail": ...}` like the API's (not HTML)."""

@@ -4,7 +4,7 @@
 (HTTP is `httpd`, on the standard library's `http.server`). Each API request
 then meets, in order: the rate limit, the fault injector, the API itself (the
 app of `options.api_version`, see `versions`), the request log, and latency:
-the answer leaves `latency_ms` after the request arrived (a sleep outside
+the answer leaves `latency_ms` after its request line arrived (a sleep outside
 every lock, so N slow requests overlap, and the sandbox's work is inside it). `/_sandbox/`
 requests go straight to `control`. All of this is the same for every API version.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Self
@@ -236,8 +235,9 @@ class _Frontend:
     knobs: Knobs
     request_log: RequestLog
 
-    def dispatch(self, method: str, target: str, api_key: str | None, raw: bytes) -> Response:
-        arrived = time.monotonic()
+    def dispatch(
+        self, method: str, target: str, api_key: str | None, raw: bytes, arrived: float
+    ) -> Response:
         parts = urlsplit(target)
         body, body_error = _parse_body(raw)
         request = Request(

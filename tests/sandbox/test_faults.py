@@ -10,6 +10,8 @@ import pytest
 
 from inkbox_sync.sandbox import SandboxOptions, SandboxServer, empty
 from inkbox_sync.sandbox.demo import demo_id
+from inkbox_sync.sandbox.httpd import _WRITE_BUFFER
+from tests.sandbox.throughput import fleet
 from tests.support.sandbox import get_requests, sandbox_process, set_faults
 
 SCHEDULER = demo_id("number", "+14155550003")
@@ -109,14 +111,22 @@ def test_rate_limit_answers_429_with_a_parseable_retry_after(version: str) -> No
 
 
 def test_latency_is_applied_to_each_api_request() -> None:
+    """No byte of an answer leaves before the latency, even the head of one larger
+    than the write buffer (whose body goes out without being buffered)."""
+    many = fleet(4000, 0)  # a numbers listing of ~1.3 MB
     with (
-        SandboxServer(SandboxOptions(api_version="2026-06", latency_ms=120)) as box,
+        SandboxServer(
+            SandboxOptions(api_version="2026-06", latency_ms=120, initial_state=many)
+        ) as box,
         api(box) as client,
     ):
         for path in ("/phone/numbers", "/identities/", "/no/such/route"):
             started = time.perf_counter()
-            client.get(path)
-            assert time.perf_counter() - started >= 0.12
+            with client.stream("GET", path) as answer:
+                assert time.perf_counter() - started >= 0.12  # the head is in
+                body = answer.read()
+            if path == "/phone/numbers":
+                assert answer.status_code == 200 and len(body) > _WRITE_BUFFER
 
 
 def test_knobs_can_change_while_running() -> None:
