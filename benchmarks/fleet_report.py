@@ -352,8 +352,8 @@ def probe_lines(version: str, probe: Figures) -> list[str]:
 
 LEGEND = (
     "floor: the fewest requests the contract allows x latency / concurrency. wall: the whole\n"
-    "inkbox-sync process, start to exit. api: the span its -v line reports (plan: reads and\n"
-    "planning; apply: the writes, against a floor of the writes alone; export: the reads).\n"
+    "inkbox-sync process, start to exit. api: the span its -v line reports (plan, export:\n"
+    "first request sent to last answer; apply: the writes, against a floor of the writes alone).\n"
     "CPU, peak MB: the inkbox-sync process (os.wait4). sbx CPU: the sandbox over the same run.\n"
     "load: the 1-minute load average before the command; others: CPUs that other processes\n"
     "used meanwhile, on average (/proc/stat less the CLI's and the sandbox's CPU). Breakdown:\n"
