@@ -17,7 +17,6 @@ client's delayed ACK stalls each response by ~40 ms.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import sys
 import threading
@@ -28,6 +27,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
+import msgspec
+
 from inkbox_sync.sandbox.app import Response
 
 #: (method, request target, X-API-Key or None, body, arrived) -> response; `arrived`
@@ -37,6 +38,9 @@ Dispatch = Callable[[str, str, str | None, bytes, float], Response]
 _IDLE_TIMEOUT: Final = 120.0  # seconds a keep-alive connection may sit idle
 _MAX_BODY: Final = 256 * 1024 * 1024  # a 100,000-rule state document is ~30 MB
 _WRITE_BUFFER: Final = 1024 * 1024  # holds head + body of every API answer: one send
+#: Bodies as JSON, ~10x faster than `json.dumps`: a 1,000-identity listing (1.1 MB)
+#: took ~13 ms of a 20 ms latency, holding every other request's thread back.
+_JSON: Final = msgspec.json.Encoder()
 
 
 class HTTPServer(ThreadingHTTPServer):
@@ -154,7 +158,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         status = HTTPStatus(response.status)
         payload = b""
         if status != HTTPStatus.NO_CONTENT:
-            payload = response.encoded or json.dumps(response.body).encode()
+            payload = response.encoded or _JSON.encode(response.body)
         self.send_response(status)
         if status != HTTPStatus.NO_CONTENT:
             self.send_header("Content-Type", "application/json")
