@@ -10,13 +10,15 @@ request goes to `dispatch` (the server's front end).
 
 Two details matter on loopback: Nagle's algorithm is off on every accepted
 socket, and each response goes out in one `send` (head and body together,
-from a write buffer the library flushes once per request); otherwise the
-client's delayed ACK stalls each response by ~40 ms.
+from a write buffer the library flushes once per request; a body over the
+buffer follows its head at once); otherwise the client's delayed ACK stalls
+each response by ~40 ms.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import sys
 import threading
@@ -154,11 +156,11 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         """The head into the write buffer, the latency slept out, then the body: what is
-        left after the sleep is a copy and the one send (`handle_one_request` flushes)."""
+        left after the sleep is a copy and the send (`handle_one_request` flushes)."""
         status = HTTPStatus(response.status)
         payload = b""
         if status != HTTPStatus.NO_CONTENT:
-            payload = response.encoded or _JSON.encode(response.body)
+            payload = response.encoded or _json(response.body)
         self.send_response(status)
         if status != HTTPStatus.NO_CONTENT:
             self.send_header("Content-Type", "application/json")
@@ -189,3 +191,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # no access log: the request log is GET /_sandbox/requests
+
+
+def _json(body: object) -> bytes:
+    """`body` as JSON. A string JSON could carry but UTF-8 cannot (a lone surrogate,
+    `"\\ud800"`, which a client may send and the sandbox store) goes out escaped, as
+    `json.dumps` writes it, where msgspec refuses it."""
+    try:
+        return _JSON.encode(body)
+    except UnicodeEncodeError:
+        return json.dumps(body).encode()

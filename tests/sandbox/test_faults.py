@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -113,7 +114,7 @@ def test_rate_limit_answers_429_with_a_parseable_retry_after(version: str) -> No
 def test_latency_is_applied_to_each_api_request() -> None:
     """No byte of an answer leaves before the latency, even the head of one larger
     than the write buffer (whose body goes out without being buffered)."""
-    many = fleet(4000, 0)  # a numbers listing of ~1.3 MB
+    many = fleet(4000, 0)  # a numbers listing of over 1 MB (asserted below)
     with (
         SandboxServer(
             SandboxOptions(api_version="2026-06", latency_ms=120, initial_state=many)
@@ -127,6 +128,28 @@ def test_latency_is_applied_to_each_api_request() -> None:
                 body = answer.read()
             if path == "/phone/numbers":
                 assert answer.status_code == 200 and len(body) > _WRITE_BUFFER
+
+
+def test_latency_counts_from_the_request_line() -> None:
+    """A head that trickles in is the sandbox's to wait for, inside the latency: the
+    answer leaves `latency_ms` after the request line, not after the last header."""
+    latency, trickle = 0.5, 0.7
+    options = SandboxOptions(api_version="2026-06", latency_ms=latency * 1000)
+    with (
+        SandboxServer(options) as box,
+        socket.create_connection(("127.0.0.1", box.port), timeout=10) as sock,
+    ):
+        sock.sendall(b"GET /api/v1/phone/numbers HTTP/1.1\r\n")
+        line_sent = time.perf_counter()
+        time.sleep(trickle)
+        sock.sendall(b"Host: x\r\nX-API-Key: sandbox-key\r\nConnection: close\r\n\r\n")
+        head_sent = time.perf_counter()
+        first = sock.recv(65536)
+        answered = time.perf_counter()
+    assert first.startswith(b"HTTP/1.1 200 ")
+    assert answered - line_sent >= latency
+    # Counted from the end of the head, it would still wait `latency` here.
+    assert answered - head_sent < latency - 0.1
 
 
 def test_knobs_can_change_while_running() -> None:

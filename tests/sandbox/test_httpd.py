@@ -191,3 +191,24 @@ def test_ipv6_loopback() -> None:
             assert read_all(sock).startswith(b"HTTP/1.1 200 OK\r\n")
     finally:
         server.stop()
+
+
+def test_a_lone_surrogate_a_client_sent_is_answered_and_logged(box: SandboxServer) -> None:
+    """JSON may carry a string UTF-8 cannot ("\\ud800"); what echoes it (the request
+    log, here) answers it escaped, not with a dropped connection."""
+    body = b'{"action": "allow", "match_type": "exact_number", "match_target": "\\ud800"}'
+    answer = exchange(
+        box,
+        f"POST {RULES} HTTP/1.1\r\n{KEY}Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + body,
+    )
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 422 ")  # not a phone number
+    assert json.loads(rest)["detail"]
+    log = exchange(
+        box, f"GET /_sandbox/requests HTTP/1.1\r\n{KEY}Connection: close\r\n\r\n".encode()
+    )
+    head, _, rest = log.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(rest)[-1]["body"]["match_target"] == "\ud800"
