@@ -27,6 +27,17 @@ SUFFIXES: Final = (".yaml", ".yml")
 OnNamed = Callable[[Iterable[str], Iterable[str]], None]
 
 
+#: A manifest file as read: (shown name, its text or None, the problems reading it).
+ReadFile = tuple[str, str | None, list[Diagnostic]]
+
+
+def read_manifests(paths: Sequence[Path | str]) -> tuple[list[ReadFile], list[Diagnostic]]:
+    """Every manifest file the arguments name, read (`manifest_files`, `read_text`),
+    and the problems finding them."""
+    files, problems = manifest_files(paths)
+    return [(shown, *read_text(shown, path)) for shown, path in files], problems
+
+
 def manifest_files(paths: Sequence[Path | str]) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
     """(shown name, path) of every manifest file the arguments name, each once, in order."""
     found: list[tuple[str, Path]] = []

@@ -8,14 +8,14 @@ one run reports every error in every file; only then, if there were any, one
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inkbox_sync.errors import Diagnostic, ManifestError
 from inkbox_sync.gcpause import gc_paused
-from inkbox_sync.manifest.files import OnNamed, manifest_files, read_text
+from inkbox_sync.manifest.files import OnNamed, ReadFile, read_manifests
 from inkbox_sync.manifest.skim import MANAGING_KEYS, normalized, skim_texts
 from inkbox_sync.manifest.yamlnodes import Document, compose
 from inkbox_sync.model import DesiredPolicy, DesiredState
@@ -48,48 +48,57 @@ def load_manifest_set(
     env: Mapping[str, str] | None = None,
     *,
     on_named: OnNamed | None = None,
-    skimming: bool = True,
 ) -> ManifestSet:
     """Load, validate and merge the manifests at `paths` (files or directories).
 
     `env` is where `${VAR}` comes from (default: the process environment).
     `on_named`, if given, is told the holders of each file that manage their
     policy, before the file is validated: first those of every file that skims
-    (`manifest.skim`), then those of each other file once it is composed
-    (`skimming=False`: of every file, once composed). For a load that succeeds,
-    together exactly the holders for which `planner.rules_wanted` of the result
-    is true (a reader can start reading their rules meanwhile).
+    (`manifest.skim`), then those of each other file once it is composed. For a
+    load that succeeds, together exactly the holders for which
+    `planner.rules_wanted` of the result is true (a reader can start reading
+    their rules meanwhile).
     Raises ManifestError with every diagnostic when anything is wrong.
     """
+    return load_read(*read_manifests(paths), env, on_named=on_named)
+
+
+def load_read(
+    read: list[ReadFile],
+    problems: list[Diagnostic],
+    env: Mapping[str, str] | None = None,
+    *,
+    on_named: OnNamed | None = None,
+    unnamed: Collection[str] | None = None,
+) -> ManifestSet:
+    """`load_manifest_set` of files already read, and the problems finding them
+    (`files.read_manifests`). `unnamed`: the files whose holders `on_named` is to
+    be told once composed, the caller having told those of the others (skimmed
+    them); None: skim them here first."""
     environment = os.environ if env is None else env
     with gc_paused():
-        return _load(paths, environment, on_named, skimming)
+        if on_named is not None and unnamed is None:
+            unnamed = skim_texts(read, on_named)
+        return _load(read, problems, environment, on_named, unnamed or ())
 
 
 def _load(
-    paths: Sequence[Path | str],
+    read: list[ReadFile],
+    walk_problems: list[Diagnostic],
     environment: Mapping[str, str],
     on_named: OnNamed | None,
-    skimming: bool,
+    unnamed: Collection[str],
 ) -> ManifestSet:
-    files, diagnostics = manifest_files(paths)
-    texts = [read_text(shown, path) for shown, path in files]
-    unnamed: set[str] = set()  # the files named once composed
-    if on_named is not None and skimming:
-        read = [(shown, *got) for (shown, _), got in zip(files, texts, strict=True)]
-        unnamed = skim_texts(read, on_named)
-    elif on_named is not None:
-        unnamed = {shown for shown, _ in files}
+    diagnostics = list(walk_problems)
     composed: list[tuple[Document | None, list[Diagnostic]]] = []
-    for (shown, _), (text, problems) in zip(files, texts, strict=True):
+    for shown, text, found in read:
         document = None
         if text is not None:
             document, more = compose(shown, text, environment)
-            problems.extend(more)
-        composed.append((document, problems))
-        if on_named is not None and shown in unnamed and document is not None and not problems:
+            found.extend(more)
+        composed.append((document, found))
+        if on_named is not None and shown in unnamed and document is not None and not found:
             on_named(*_managing(document.data))
-    del texts
     # Validating needs pydantic, imported only now: a plan's reads start on the
     # holders the files name while it loads (the first use costs ~0.1 s).
     from inkbox_sync.manifest.resolve import resolve
@@ -107,7 +116,7 @@ def _load(
     diagnostics.extend(resolved.diagnostics)
     if diagnostics:
         raise ManifestError(_unique(diagnostics))
-    return ManifestSet(resolved.state, tuple(shown for shown, _ in files), resolved.policy_names)
+    return ManifestSet(resolved.state, tuple(shown for shown, _, _ in read), resolved.policy_names)
 
 
 def load_manifests(

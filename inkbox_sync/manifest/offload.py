@@ -212,7 +212,8 @@ def _load_and_send(
     paths: Sequence[Path | str], env: Mapping[str, str] | None, out: IO[bytes]
 ) -> None:
     """The child's whole job. Everything it has to say goes down the pipe."""
-    from inkbox_sync.manifest.skim import skim_names
+    from inkbox_sync.manifest.files import read_manifests
+    from inkbox_sync.manifest.skim import skim_texts
 
     def send(kind: bytes, payload: bytes) -> None:
         out.write(_HEADER.pack(kind, len(payload)))
@@ -224,12 +225,13 @@ def _load_and_send(
 
     try:
         # Skimming first, before PyYAML is even imported: the names are what the
-        # reads wait for. Composing then names every file again (a set: harmless).
-        skim_names(paths, named)
+        # reads wait for. Composing names the files skimming could not.
+        read, problems = read_manifests(paths)
+        unnamed = skim_texts(read, named)
         from inkbox_sync.manifest import handoff
-        from inkbox_sync.manifest.loader import load_manifest_set
+        from inkbox_sync.manifest.loader import load_read
 
-        loaded = load_manifest_set(paths, env, on_named=named, skimming=False)
+        loaded = load_read(read, problems, env, on_named=named, unnamed=unnamed)
         for chunk in handoff.encode(loaded.state):
             send(_STATE, chunk)
         send(_DONE, b"")

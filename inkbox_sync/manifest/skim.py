@@ -27,15 +27,13 @@ skimming against the composer on the examples and on generated manifests.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Final
 
-from inkbox_sync.errors import Diagnostic
-from inkbox_sync.manifest.files import OnNamed, manifest_files, read_text
+from inkbox_sync.manifest.files import OnNamed, ReadFile
 from inkbox_sync.manifest.normalize import normalize_e164
 
-__all__ = ["MANAGING_KEYS", "normalized", "skim", "skim_names", "skim_texts"]
+__all__ = ["MANAGING_KEYS", "normalized", "skim", "skim_texts"]
 
 _DQ: Final = r'"(?:[^"\\\n]++|\\[^\n])*+"'
 _SQ: Final = r"'(?:[^'\n]++|'')*+'"
@@ -201,21 +199,14 @@ def _entry(rest: str) -> tuple[str, str | None] | None:
     return key, (value or None)
 
 
-def skim_names(paths: Sequence[Path | str], on_named: OnNamed) -> set[str]:
-    """Tell `on_named` the holders of each file at `paths` that `skim` can read (a
-    few ms per file, where composing takes ~60 ms per 10,000 rules), so a plan's
-    reads can choose their listing before composing starts. Returns the files
-    (as shown) it could not name; ones that do not read are among them."""
-    files, _ = manifest_files(paths)
-    return skim_texts(((shown, *read_text(shown, path)) for shown, path in files), on_named)
-
-
-def skim_texts(
-    texts: Iterable[tuple[str, str | None, list[Diagnostic]]], on_named: OnNamed
-) -> set[str]:
-    """`skim_names` for files already read: (shown, text or None, problems)."""
+def skim_texts(read: Iterable[ReadFile], on_named: OnNamed) -> set[str]:
+    """Tell `on_named` the holders of each file read (`files.read_manifests`) that
+    `skim` can read (a few ms per file, where composing takes ~60 ms per 10,000
+    rules), so a plan's reads can choose their listing before composing starts.
+    Returns the files (as shown) it could not name; ones that did not read are
+    among them."""
     unnamed: set[str] = set()
-    for shown, text, problems in texts:
+    for shown, text, problems in read:
         skimmed = skim(text) if text is not None and not problems else None
         if skimmed is None:
             unnamed.add(shown)

@@ -177,7 +177,7 @@ def test_a_child_that_dies_or_crashes_is_a_bug_shown_as_one(tmp_path: Path) -> N
         def broken(*args, **kwargs):
             raise KeyError("a bug in the loader")
 
-        loader.load_manifest_set = broken  # the child forks with this
+        loader.load_read = broken  # the child forks with this
         child = ChildLoad.start(["."])
         try:
             child.result()
