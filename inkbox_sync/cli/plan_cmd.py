@@ -89,8 +89,8 @@ def command(
     options = get_options(ctx)
     wanted = parse_targets(targets)
     # The embedded sandbox writes its state file when it starts: only for manifests
-    # that load. Against an API, the reads start while the manifests load.
-    # Against an API, the loader is forked before anything else starts (`loading`).
+    # that load. Against an API, the loader is forked before anything else starts
+    # (`loading`), and the reads run while the manifests load.
     loaded = load_manifests(list(paths)) if options.sandbox is not None else None
     with loading(list(paths), loaded, phases) as load, options.endpoint() as endpoint:
         conn = connection(options, endpoint)
